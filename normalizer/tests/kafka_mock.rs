@@ -292,6 +292,7 @@ async fn every_record_kind_lands_with_topic_key_headers_and_partition() {
         records.push(balance(account, source, asset, i as u64));
     }
 
+    let run = sink.run_id().to_owned();
     let mut publisher = Publisher::new();
     publisher.add_kafka(sink);
     for rec in &records {
@@ -320,13 +321,16 @@ async fn every_record_kind_lands_with_topic_key_headers_and_partition() {
             .unwrap_or_else(|| panic!("record {} not consumed", rec.key()));
         assert_eq!(m.topic, rec.topic(&names));
         assert_eq!(m.key, rec.key());
-        assert_eq!(
-            m.headers,
-            vec![
-                ("schema".to_owned(), rec.schema().to_owned()),
-                ("content-type".to_owned(), "application/json".to_owned()),
-            ]
-        );
+        let mut headers = vec![
+            ("schema".to_owned(), rec.schema().to_owned()),
+            ("content-type".to_owned(), "application/json".to_owned()),
+        ];
+        if !matches!(rec, Record::PriceTick(_)) {
+            // Loss-free kinds: the run and a per-key sequence (each key appears once here).
+            headers.push(("producer_run".to_owned(), run.clone()));
+            headers.push(("key_seq".to_owned(), "1".to_owned()));
+        }
+        assert_eq!(m.headers, headers);
         let parsed: serde_json::Value = serde_json::from_str(&m.payload).expect("json");
         let expected: serde_json::Value = serde_json::from_str(&payload).expect("json");
         assert_eq!(parsed, expected);

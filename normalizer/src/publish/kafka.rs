@@ -21,22 +21,41 @@
 //!   (the broker says the record itself is invalid or too large, or the producer hit a fatal
 //!   error) are kept aside and surface as a terminal [`PublishError`]; [`KafkaSink::take_failed`]
 //!   hands them over for spooling.
+//! - With a spool configured ([`SpoolSettings`]), an outage never blocks the caller. Once
+//!   librdkafka holds `max_in_flight` records (or says `QueueFull`), loss-free records (every
+//!   kind but price ticks) are appended to the disk spool ([`super::spool`]) instead, and while
+//!   the spool holds unsent records every later loss-free record goes behind them, so none
+//!   overtakes another. A drainer task hands spooled records back to librdkafka, in order, as
+//!   room frees up (that is, once the broker acknowledges again); a spooled record is deleted
+//!   only after its delivery report says it was written. Price ticks conflate instead: the
+//!   latest per (connector, instrument) waits in memory and older ones are dropped (counted).
+//!   At shutdown, whatever librdkafka still holds after the grace period is purged and written
+//!   to the spool in its original place in the order; a new start sends the spool first.
+//! - Every loss-free record carries two extra headers: `producer_run` (when this sink
+//!   connected) and `key_seq` (1, 2, ... per topic and key within that run), so a consumer can
+//!   check any key for gaps, duplicates and reordering, including balances and feed statuses,
+//!   whose payloads carry no `seq`.
 //! - Partitions: `partitioner=murmur2_random` makes librdkafka hash keys like the Java client.
 //!   Balances are keyed `<account>/<source>/<asset>` but partitioned by `<account>` (records.md),
 //!   so their partition is computed here with [`kafka_partition`] from the partition counts read
 //!   from the cluster's metadata at connect.
 
 use super::murmur2::kafka_partition;
+use super::spool::{Spool, SpoolRecord};
 use super::PublishError;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::message::Headers;
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+};
 use rdkafka::{ClientContext, Statistics};
 use schemas::topics::{Record, TopicNames};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -66,6 +85,10 @@ const QUEUE_FULL_RECHECK: Duration = Duration::from_millis(50);
 /// First pause before a failed record is re-sent; doubles per attempt up to the cap.
 const REDELIVERY_BACKOFF: Duration = Duration::from_millis(100);
 const REDELIVERY_BACKOFF_MAX: Duration = Duration::from_secs(10);
+/// The drainer looks at the spool at least this often (a delivery report wakes it sooner).
+const DRAIN_INTERVAL: Duration = Duration::from_millis(100);
+/// How long `close` waits for the delivery reports of purged records.
+const PURGE_WAIT: Duration = Duration::from_secs(5);
 
 /// Connection and topic settings of the Kafka sink.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -85,6 +108,30 @@ pub struct KafkaSettings {
     /// Extra librdkafka properties (TLS, SASL, `linger.ms`, `statistics.interval.ms`, ...).
     /// Properties that carry the delivery guarantees cannot be overridden.
     pub overrides: BTreeMap<String, String>,
+    /// The disk spool; `None` = no spool: a full queue blocks the sender (backpressure).
+    pub spool: Option<SpoolSettings>,
+}
+
+/// Where and when the Kafka sink spools (see the module doc).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpoolSettings {
+    /// The spool directory (created if missing); one per tracker process.
+    pub dir: PathBuf,
+    /// Records librdkafka may hold before loss-free records go to disk instead. Records held
+    /// by librdkafka are in memory only: a crash of the process loses them, spooled ones not.
+    pub max_in_flight: usize,
+    /// Longest time a spooled record waits for `fsync` (0 = every append).
+    pub fsync: Duration,
+}
+
+impl SpoolSettings {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        SpoolSettings {
+            dir: dir.into(),
+            max_in_flight: 1000,
+            fsync: Duration::from_secs(1),
+        }
+    }
 }
 
 impl KafkaSettings {
@@ -106,6 +153,7 @@ impl Default for KafkaSettings {
             create_topics: true,
             client_id: "collateral-tracker".to_owned(),
             overrides: BTreeMap::new(),
+            spool: None,
         }
     }
 }
@@ -135,6 +183,23 @@ pub struct KafkaStats {
     pub client_error_reports: u64,
     /// Records in librdkafka's queues or in flight, plus records waiting for redelivery.
     pub in_flight: u64,
+    /// Loss-free records written to the spool (while the broker was away, or at shutdown).
+    pub spooled: u64,
+    /// Bytes written to the spool.
+    pub spooled_bytes: u64,
+    /// Spooled records handed back to librdkafka.
+    pub drained: u64,
+    /// Records written to the spool at shutdown because librdkafka still held them.
+    pub spooled_at_shutdown: u64,
+    /// Price ticks dropped because a newer tick of the same (connector, instrument) replaced
+    /// them while Kafka could not take them (or still waiting at shutdown).
+    pub conflated_ticks: u64,
+    /// Records on disk not yet confirmed delivered (a gauge).
+    pub spool_depth: u64,
+    /// The largest `spool_depth` seen.
+    pub spool_max_depth: u64,
+    /// Bytes of the spool's files (a gauge).
+    pub spool_bytes: u64,
 }
 
 /// A record that failed delivery, with everything needed to produce it again or spool it.
@@ -149,6 +214,46 @@ pub struct FailedRecord {
     pub code: RDKafkaErrorCode,
     /// Deliveries tried so far.
     pub attempts: u32,
+    ticket: Ticket,
+}
+
+impl FailedRecord {
+    fn to_spool(&self) -> SpoolRecord {
+        let text = |b: &Option<Vec<u8>>| String::from_utf8_lossy(b.as_deref().unwrap_or_default()).into_owned();
+        let headers = self
+            .headers
+            .as_ref()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        SpoolRecord {
+            id: self.ticket.id,
+            topic: self.topic.clone(),
+            partition: self.partition,
+            key: text(&self.key),
+            headers,
+            payload: text(&self.payload),
+        }
+    }
+}
+
+/// What travels with a record through librdkafka, back to its delivery report.
+#[derive(Clone, Copy, Debug, Default)]
+struct Ticket {
+    /// Earlier failed deliveries.
+    attempts: u32,
+    /// Position among loss-free records (spool ids); 0 for price ticks.
+    id: u64,
+    /// The record is in the spool already (it was drained from it).
+    on_disk: bool,
 }
 
 struct Redelivery {
@@ -166,6 +271,14 @@ struct Counters {
     undeliverable: AtomicU64,
     broker_retries: AtomicU64,
     client_error_reports: AtomicU64,
+    spooled: AtomicU64,
+    spooled_bytes: AtomicU64,
+    drained: AtomicU64,
+    spooled_at_shutdown: AtomicU64,
+    conflated_ticks: AtomicU64,
+    spool_depth: AtomicU64,
+    spool_max_depth: AtomicU64,
+    spool_bytes: AtomicU64,
 }
 
 /// Shared between the sink and librdkafka's callbacks (which run on the polling thread).
@@ -177,6 +290,10 @@ struct SinkContext {
     /// Bounded by librdkafka's own queue: every entry was a queued record that failed.
     redo: Mutex<VecDeque<Redelivery>>,
     failed: Mutex<Vec<FailedRecord>>,
+    /// Ids of loss-free records whose delivery is settled (written, or handed over as failed).
+    acks: Mutex<Vec<u64>>,
+    /// Loss-free records purged at shutdown that are not on disk yet.
+    purged: Mutex<Vec<FailedRecord>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -244,22 +361,41 @@ fn backoff(attempts: u32) -> Duration {
 }
 
 impl ProducerContext for SinkContext {
-    /// The number of earlier failed deliveries of this record.
-    type DeliveryOpaque = usize;
+    type DeliveryOpaque = Box<Ticket>;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, earlier_failures: usize) {
+    fn delivery(&self, result: &DeliveryResult<'_>, ticket: Box<Ticket>) {
+        let ticket = *ticket;
         match result {
             Ok(_) => {
                 self.counters.delivered.fetch_add(1, Ordering::Relaxed);
+                if ticket.id != 0 {
+                    lock(&self.acks).push(ticket.id);
+                }
             }
-            Err((err, _))
+            Err((err, msg))
                 if matches!(
                     err.rdkafka_error_code(),
                     Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
                 ) =>
             {
-                // Only dropping the producer purges; KafkaSink's Drop has already said how many
-                // records that discards.
+                // Only KafkaSink::close purges (and dropping the producer, after Drop has said
+                // how many records that discards). Loss-free records not on disk yet go to the
+                // spool; price ticks are superseded by the next run's.
+                if ticket.id == 0 {
+                    self.counters.conflated_ticks.fetch_add(1, Ordering::Relaxed);
+                } else if !ticket.on_disk {
+                    let owned: OwnedMessage = msg.detach();
+                    lock(&self.purged).push(FailedRecord {
+                        topic: owned.topic().to_owned(),
+                        partition: owned.partition(),
+                        key: owned.key().map(<[u8]>::to_vec),
+                        payload: owned.payload().map(<[u8]>::to_vec),
+                        headers: owned.headers().cloned(),
+                        code: err.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail),
+                        attempts: ticket.attempts,
+                        ticket,
+                    });
+                }
             }
             Err((err, msg)) => {
                 self.counters
@@ -267,9 +403,7 @@ impl ProducerContext for SinkContext {
                     .fetch_add(1, Ordering::Relaxed);
                 let code = err.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
                 let owned: OwnedMessage = msg.detach();
-                let attempts = u32::try_from(earlier_failures)
-                    .unwrap_or(u32::MAX)
-                    .saturating_add(1);
+                let attempts = ticket.attempts.saturating_add(1);
                 let record = FailedRecord {
                     topic: owned.topic().to_owned(),
                     partition: owned.partition(),
@@ -278,9 +412,14 @@ impl ProducerContext for SinkContext {
                     headers: owned.headers().cloned(),
                     code,
                     attempts,
+                    ticket: Ticket { attempts, ..ticket },
                 };
                 if no_retry_can_help(code) {
                     self.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
+                    // Handed over through take_failed: settled as far as the spool goes.
+                    if ticket.id != 0 {
+                        lock(&self.acks).push(ticket.id);
+                    }
                     tracing::error!(
                         topic = %record.topic,
                         partition = record.partition,
@@ -305,27 +444,54 @@ impl ProducerContext for SinkContext {
     }
 }
 
-fn record_headers(schema: &str) -> OwnedHeaders {
-    OwnedHeaders::new_with_capacity(2)
-        .insert(Header {
-            key: "schema",
-            value: Some(schema),
-        })
-        .insert(Header {
-            key: "content-type",
-            value: Some("application/json"),
-        })
-}
-
 /// Publishes records to the five produced topics. See the module doc for the delivery design.
 ///
-/// Call [`KafkaSink::flush`] (or `Publisher::close`) before dropping it: dropping discards
+/// Call [`KafkaSink::close`] (or `Publisher::close`) before dropping it: dropping discards
 /// whatever is still queued (and says so at ERROR).
 pub struct KafkaSink {
     producer: Arc<ThreadedProducer<SinkContext>>,
     topics: TopicNames,
     /// Partition count of each produced topic, from the cluster's metadata at connect.
     partitions: HashMap<String, i32>,
+    /// The `producer_run` header: when this sink connected.
+    run: String,
+    /// The last `key_seq` per (schema, key) of loss-free records.
+    key_seq: Mutex<HashMap<(&'static str, String), u64>>,
+    spool: Option<Arc<Mutex<SpoolState>>>,
+    drainer: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The spool and the conflated price ticks; one lock, taken by `send`, `flush` and the drainer.
+struct SpoolState {
+    disk: Spool,
+    max_in_flight: usize,
+    /// Id of the next loss-free record.
+    next_id: u64,
+    /// A record read from disk that librdkafka refused (queue full): it goes first next time.
+    held: Option<SpoolRecord>,
+    /// The latest waiting price tick per (connector, instrument).
+    ticks: HashMap<(String, String), PendingTick>,
+    /// An error the drainer hit; the next `send` returns it.
+    error: Option<PublishError>,
+    /// Set by `close`: nothing more is handed to librdkafka.
+    closing: bool,
+    /// Whether the spool had records at the last look (to log the start and end of spooling).
+    spooling: bool,
+}
+
+impl SpoolState {
+    /// Records of this sink not yet handed to librdkafka.
+    fn unsent(&self) -> u64 {
+        self.disk.unread() + u64::from(self.held.is_some()) + self.ticks.len() as u64
+    }
+}
+
+struct PendingTick {
+    topic: String,
+    partition: i32,
+    key: String,
+    payload: String,
+    headers: OwnedHeaders,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -333,13 +499,152 @@ impl std::fmt::Debug for KafkaSink {
         f.debug_struct("KafkaSink")
             .field("topics", &self.topics)
             .field("partitions", &self.partitions)
+            .field("run", &self.run)
+            .field("spool", &self.spool.as_ref().map(|s| lock(s).disk.dir().to_owned()))
             .finish_non_exhaustive()
     }
 }
 
+fn spool_error(dir: &std::path::Path, e: std::io::Error) -> PublishError {
+    PublishError::Spool {
+        dir: dir.display().to_string(),
+        source: e,
+    }
+}
+
+/// Room left in librdkafka before records spool (or ticks conflate).
+fn room(producer: &ThreadedProducer<SinkContext>, max_in_flight: usize) -> usize {
+    let in_flight = usize::try_from(producer.in_flight_count()).unwrap_or(0);
+    max_in_flight.saturating_sub(in_flight)
+}
+
+fn to_owned_headers(headers: &[(String, String)]) -> OwnedHeaders {
+    headers
+        .iter()
+        .fold(OwnedHeaders::new_with_capacity(headers.len()), |h, (k, v)| {
+            h.insert(Header {
+                key: k,
+                value: Some(v.as_str()),
+            })
+        })
+}
+
+/// Settles delivery reports with the spool, hands spooled records and then conflated ticks to
+/// librdkafka while it has room, and keeps the spool's files tidy.
+fn pump(producer: &ThreadedProducer<SinkContext>, st: &mut SpoolState) -> Result<(), PublishError> {
+    let ctx = producer.context();
+    let acks = std::mem::take(&mut *lock(&ctx.acks));
+    for id in acks {
+        st.disk.ack(id);
+    }
+    if !st.closing {
+        // Spooled records first, in order.
+        while room(producer, st.max_in_flight) > 0 {
+            let rec = match st.held.take() {
+                Some(r) => r,
+                None => match st
+                    .disk
+                    .read()
+                    .map_err(|e| spool_error(st.disk.dir(), e))?
+                {
+                    Some(r) => r,
+                    None => break,
+                },
+            };
+            let ticket = Ticket {
+                attempts: 0,
+                id: rec.id,
+                on_disk: true,
+            };
+            let record = BaseRecord::with_opaque_to(&rec.topic, Box::new(ticket))
+                .partition(rec.partition)
+                .key(rec.key.as_str())
+                .payload(rec.payload.as_str())
+                .headers(to_owned_headers(&rec.headers));
+            match producer.send(record) {
+                Ok(()) => {
+                    ctx.counters.drained.fetch_add(1, Ordering::Relaxed);
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    st.held = Some(rec);
+                    break;
+                }
+                Err((err, _)) => {
+                    // librdkafka refuses this record for good (too large, unknown topic):
+                    // hand it over like a rejected one instead of retrying it forever.
+                    let error = PublishError::enqueue(&rec.topic, &rec.key, &err);
+                    ctx.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
+                    lock(&ctx.failed).push(FailedRecord {
+                        topic: rec.topic.clone(),
+                        partition: rec.partition,
+                        key: Some(rec.key.into_bytes()),
+                        payload: Some(rec.payload.into_bytes()),
+                        headers: Some(to_owned_headers(&rec.headers)),
+                        code: err.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail),
+                        attempts: 0,
+                        ticket,
+                    });
+                    st.disk.ack(ticket.id);
+                    return Err(error);
+                }
+            }
+        }
+        // Then the latest tick of each instrument.
+        if st.held.is_none() && st.disk.unread() == 0 && !st.ticks.is_empty() {
+            let waiting: Vec<_> = st.ticks.drain().collect();
+            let mut waiting = waiting.into_iter();
+            for (k, t) in waiting.by_ref() {
+                if room(producer, st.max_in_flight) == 0 {
+                    st.ticks.insert(k, t);
+                    break;
+                }
+                let record = BaseRecord::with_opaque_to(&t.topic, Box::new(Ticket::default()))
+                    .partition(t.partition)
+                    .key(t.key.as_str())
+                    .payload(t.payload.as_str())
+                    .headers(t.headers.clone());
+                match producer.send(record) {
+                    Ok(()) => {
+                        ctx.counters.enqueued.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        st.ticks.insert(k, t);
+                        break;
+                    }
+                    Err((err, _)) => {
+                        st.ticks.extend(waiting);
+                        return Err(PublishError::enqueue(&t.topic, &t.key, &err));
+                    }
+                }
+            }
+            st.ticks.extend(waiting);
+        }
+    }
+    st.disk
+        .maintain()
+        .map_err(|e| spool_error(st.disk.dir(), e))?;
+    let depth = st.disk.depth();
+    ctx.counters.spool_depth.store(depth, Ordering::Relaxed);
+    ctx.counters
+        .spool_max_depth
+        .fetch_max(depth, Ordering::Relaxed);
+    ctx.counters
+        .spool_bytes
+        .store(st.disk.bytes(), Ordering::Relaxed);
+    if st.spooling && depth == 0 {
+        st.spooling = false;
+        tracing::info!(
+            drained = ctx.counters.drained.load(Ordering::Relaxed),
+            "kafka spool drained: every spooled record is delivered"
+        );
+    }
+    Ok(())
+}
+
 impl KafkaSink {
-    /// Creates the producer, creates missing topics (when `create_topics`) and reads each
-    /// produced topic's partition count from the cluster.
+    /// Creates the producer, creates missing topics (when `create_topics`), reads each
+    /// produced topic's partition count from the cluster, and opens the spool (records an
+    /// earlier run left there are sent before any new one).
     pub async fn connect(settings: &KafkaSettings) -> Result<Self, PublishError> {
         if let Some(key) = settings
             .overrides
@@ -353,6 +658,11 @@ impl KafkaSink {
         if settings.partitions < 1 || settings.replication_factor < 1 {
             return Err(PublishError::Config {
                 reason: "kafka partitions and replication_factor must be at least 1".to_owned(),
+            });
+        }
+        if settings.spool.as_ref().is_some_and(|s| s.max_in_flight < 1) {
+            return Err(PublishError::Config {
+                reason: "kafka spool max_in_flight must be at least 1".to_owned(),
             });
         }
 
@@ -393,16 +703,54 @@ impl KafkaSink {
             let count = partition_count(Arc::clone(&producer), topic.to_owned()).await?;
             partitions.insert(topic.to_owned(), count);
         }
+
+        let spool = match &settings.spool {
+            None => None,
+            Some(s) => {
+                let disk = Spool::open(&s.dir, s.fsync).map_err(|e| spool_error(&s.dir, e))?;
+                let waiting = disk.unread();
+                if waiting > 0 {
+                    tracing::warn!(
+                        records = waiting,
+                        dir = %s.dir.display(),
+                        "kafka spool holds records from an earlier run; sending them first"
+                    );
+                }
+                let counters = &producer.context().counters;
+                counters.spool_depth.store(disk.depth(), Ordering::Relaxed);
+                counters
+                    .spool_max_depth
+                    .store(disk.depth(), Ordering::Relaxed);
+                counters.spool_bytes.store(disk.bytes(), Ordering::Relaxed);
+                Some(Arc::new(Mutex::new(SpoolState {
+                    next_id: disk.last_id() + 1,
+                    spooling: disk.depth() > 0,
+                    disk,
+                    max_in_flight: s.max_in_flight,
+                    held: None,
+                    ticks: HashMap::new(),
+                    error: None,
+                    closing: false,
+                })))
+            }
+        };
+        let drainer = spool.as_ref().map(|st| spawn_drainer(&producer, st));
+
         tracing::info!(
             brokers = %settings.brokers,
             prefix = %settings.topic_prefix,
             partitions = ?partitions,
+            spool = ?settings.spool.as_ref().map(|s| s.dir.display().to_string()),
             "kafka sink connected"
         );
         Ok(KafkaSink {
             producer,
             topics,
             partitions,
+            run: schemas::time::Ts::now().to_string(),
+            key_seq: Mutex::new(HashMap::new()),
+            spool,
+            drainer,
         })
     }
 
@@ -416,7 +764,13 @@ impl KafkaSink {
         self.partitions.get(topic).copied()
     }
 
-    /// Enqueues one record; waits (backpressure) while librdkafka's queue is full.
+    /// The `producer_run` header value of this sink's records.
+    pub fn run_id(&self) -> &str {
+        &self.run
+    }
+
+    /// Hands one record to Kafka. Without a spool it waits (backpressure) while librdkafka's
+    /// queue is full; with one it never waits: see the module doc.
     pub async fn send(&self, rec: &Record) -> Result<(), PublishError> {
         self.check_fatal()?;
         self.redeliver_due()?;
@@ -424,15 +778,148 @@ impl KafkaSink {
         let topic = rec.topic(&self.topics);
         let key = rec.key();
         let payload = rec.to_json();
-        let mut record = BaseRecord::with_opaque_to(topic, 0usize)
-            .key(key.as_str())
-            .payload(payload.as_str())
-            .headers(record_headers(rec.schema()));
-        if let Record::Balance(_) = rec {
-            let partitions = self.partitions.get(topic).copied().unwrap_or(1);
-            record = record.partition(kafka_partition(rec.partition_key().as_bytes(), partitions));
+        // Kafka's default partitioner (murmur2 of the key) computed here rather than by
+        // librdkafka, so a spooled record keeps the partition it would have had; balances hash
+        // their account only (records.md).
+        let partition = match self.partitions.get(topic) {
+            Some(&n) => kafka_partition(rec.partition_key().as_bytes(), n),
+            // RD_KAFKA_PARTITION_UA: librdkafka's partitioner picks.
+            None => -1,
+        };
+        let loss_free = !matches!(rec, Record::PriceTick(_));
+        let mut headers = vec![
+            ("schema".to_owned(), rec.schema().to_owned()),
+            ("content-type".to_owned(), "application/json".to_owned()),
+        ];
+        if loss_free {
+            let seq = {
+                let mut seqs = lock(&self.key_seq);
+                let seq = seqs.entry((rec.schema(), key.clone())).or_insert(0);
+                *seq += 1;
+                *seq
+            };
+            headers.push(("producer_run".to_owned(), self.run.clone()));
+            headers.push(("key_seq".to_owned(), seq.to_string()));
         }
 
+        let Some(spool) = &self.spool else {
+            return self
+                .send_waiting(topic, &key, &payload, partition, &headers)
+                .await;
+        };
+        let ctx = self.producer.context();
+        let mut st = lock(spool);
+        if let Some(e) = st.error.take() {
+            return Err(e);
+        }
+        pump(&self.producer, &mut st)?;
+        let has_room = room(&self.producer, st.max_in_flight) > 0;
+
+        if !loss_free {
+            let Record::PriceTick(t) = rec else {
+                unreachable!("only price ticks are not loss-free")
+            };
+            let tick = PendingTick {
+                topic: topic.to_owned(),
+                partition,
+                key,
+                payload,
+                headers: to_owned_headers(&headers),
+            };
+            if st.ticks.is_empty() && has_room {
+                let record = BaseRecord::with_opaque_to(topic, Box::new(Ticket::default()))
+                    .partition(partition)
+                    .key(tick.key.as_str())
+                    .payload(tick.payload.as_str())
+                    .headers(tick.headers.clone());
+                match self.producer.send(record) {
+                    Ok(()) => {
+                        ctx.counters.enqueued.fetch_add(1, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {}
+                    Err((err, _)) => return Err(PublishError::enqueue(topic, &tick.key, &err)),
+                }
+            }
+            let at = (t.connector.clone(), t.instrument.clone());
+            if st.ticks.insert(at, tick).is_some() {
+                ctx.counters.conflated_ticks.fetch_add(1, Ordering::Relaxed);
+            }
+            return Ok(());
+        }
+
+        let id = st.next_id;
+        st.next_id += 1;
+        if st.held.is_none() && st.disk.unread() == 0 && has_room {
+            let ticket = Ticket {
+                attempts: 0,
+                id,
+                on_disk: false,
+            };
+            let record = BaseRecord::with_opaque_to(topic, Box::new(ticket))
+                .partition(partition)
+                .key(key.as_str())
+                .payload(payload.as_str())
+                .headers(to_owned_headers(&headers));
+            match self.producer.send(record) {
+                Ok(()) => {
+                    ctx.counters.enqueued.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {}
+                Err((err, _)) => {
+                    st.disk.ack(id);
+                    return Err(PublishError::enqueue(topic, &key, &err));
+                }
+            }
+        }
+        // Behind the spooled records, or librdkafka is full: to disk, in order.
+        let rec = SpoolRecord {
+            id,
+            topic: topic.to_owned(),
+            partition,
+            key,
+            headers,
+            payload,
+        };
+        let bytes = st
+            .disk
+            .append(&rec)
+            .map_err(|e| spool_error(st.disk.dir(), e))?;
+        ctx.counters.spooled.fetch_add(1, Ordering::Relaxed);
+        ctx.counters
+            .spooled_bytes
+            .fetch_add(bytes, Ordering::Relaxed);
+        let depth = st.disk.depth();
+        ctx.counters.spool_depth.store(depth, Ordering::Relaxed);
+        ctx.counters
+            .spool_max_depth
+            .fetch_max(depth, Ordering::Relaxed);
+        if !st.spooling {
+            st.spooling = true;
+            tracing::warn!(
+                dir = %st.disk.dir().display(),
+                in_flight = self.producer.in_flight_count(),
+                "kafka not taking records fast enough; spooling to disk"
+            );
+        }
+        Ok(())
+    }
+
+    /// The path without a spool: waits while librdkafka's queue is full.
+    async fn send_waiting(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &str,
+        partition: i32,
+        headers: &[(String, String)],
+    ) -> Result<(), PublishError> {
+        let mut record = BaseRecord::with_opaque_to(topic, Box::new(Ticket::default()))
+            .key(key)
+            .payload(payload)
+            .partition(partition)
+            .headers(to_owned_headers(headers));
         let ctx = self.producer.context();
         let mut waited = false;
         loop {
@@ -461,12 +948,13 @@ impl KafkaSink {
                         _ = tokio::time::sleep(QUEUE_FULL_RECHECK) => {}
                     }
                 }
-                Err((err, _)) => return Err(PublishError::enqueue(topic, &key, &err)),
+                Err((err, _)) => return Err(PublishError::enqueue(topic, key, &err)),
             }
         }
     }
 
-    /// Waits until every enqueued record is delivered (re-sending failed ones), up to `timeout`.
+    /// Waits until every record is delivered (re-sending failed ones, draining the spool), up
+    /// to `timeout`.
     pub async fn flush(&self, timeout: Duration) -> Result<(), PublishError> {
         let deadline = tokio::time::Instant::now() + timeout;
         let ctx = self.producer.context();
@@ -476,9 +964,26 @@ impl KafkaSink {
             tokio::pin!(woken);
             woken.as_mut().enable();
             self.redeliver_due()?;
+            let unsent = match &self.spool {
+                Some(s) => {
+                    let mut st = lock(s);
+                    if let Some(e) = st.error.take() {
+                        return Err(e);
+                    }
+                    pump(&self.producer, &mut st)?;
+                    st.unsent()
+                }
+                None => 0,
+            };
             let in_flight = self.producer.in_flight_count();
             let waiting = lock(&ctx.redo).len();
-            if in_flight == 0 && waiting == 0 {
+            if in_flight == 0 && waiting == 0 && unsent == 0 {
+                if let Some(s) = &self.spool {
+                    let mut st = lock(s);
+                    // The last delivery reports, then the files.
+                    pump(&self.producer, &mut st)?;
+                    st.disk.sync().map_err(|e| spool_error(st.disk.dir(), e))?;
+                }
                 return match self.failed_count() {
                     0 => Ok(()),
                     n => Err(PublishError::Undeliverable { records: n }),
@@ -486,7 +991,7 @@ impl KafkaSink {
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(PublishError::FlushTimeout {
-                    in_flight: u64::try_from(in_flight).unwrap_or(0) + waiting as u64,
+                    in_flight: u64::try_from(in_flight).unwrap_or(0) + waiting as u64 + unsent,
                 });
             }
             // A zero-timeout flush makes librdkafka send what it holds back for linger.ms.
@@ -499,20 +1004,101 @@ impl KafkaSink {
         }
     }
 
+    /// Flushes within `grace`; with a spool, whatever is still undelivered then is written to
+    /// the spool (in its place in the order) rather than dropped, and the close succeeds: the
+    /// next start sends it first. Price ticks still waiting are dropped (counted in
+    /// `conflated_ticks`): the next run's ticks supersede them.
+    pub async fn close(&self, grace: Duration) -> Result<(), PublishError> {
+        let flushed = self.flush(grace).await;
+        let Some(spool) = &self.spool else {
+            return flushed;
+        };
+        if flushed.is_ok() {
+            if let Some(d) = &self.drainer {
+                d.abort();
+            }
+            return Ok(());
+        }
+        lock(spool).closing = true;
+        if let Some(d) = &self.drainer {
+            d.abort();
+        }
+        let ctx = self.producer.context();
+        self.producer
+            .purge(PurgeConfig::default().queue().inflight());
+        // Purged records come back through delivery reports on the polling thread.
+        let until = tokio::time::Instant::now() + PURGE_WAIT;
+        while self.producer.in_flight_count() > 0 && tokio::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut st = lock(spool);
+        pump(&self.producer, &mut st)?;
+        let mut recs: Vec<SpoolRecord> = lock(&ctx.purged).drain(..).map(|f| f.to_spool()).collect();
+        recs.extend(
+            lock(&ctx.redo)
+                .drain(..)
+                .filter(|r| r.record.ticket.id != 0 && !r.record.ticket.on_disk)
+                .map(|r| r.record.to_spool()),
+        );
+        let dropped_ticks = st.ticks.len() as u64;
+        st.ticks.clear();
+        ctx.counters
+            .conflated_ticks
+            .fetch_add(dropped_ticks, Ordering::Relaxed);
+        let dir = st.disk.dir().to_owned();
+        let n = st
+            .disk
+            .insert_older(recs)
+            .map_err(|e| spool_error(&dir, e))?;
+        st.disk.sync().map_err(|e| spool_error(&dir, e))?;
+        ctx.counters.spooled.fetch_add(n, Ordering::Relaxed);
+        ctx.counters
+            .spooled_at_shutdown
+            .fetch_add(n, Ordering::Relaxed);
+        let depth = st.disk.depth();
+        ctx.counters.spool_depth.store(depth, Ordering::Relaxed);
+        ctx.counters
+            .spool_max_depth
+            .fetch_max(depth, Ordering::Relaxed);
+        ctx.counters
+            .spool_bytes
+            .store(st.disk.bytes(), Ordering::Relaxed);
+        tracing::warn!(
+            spooled_now = n,
+            spool_depth = depth,
+            dir = %dir.display(),
+            error = %flushed.as_ref().err().map(ToString::to_string).unwrap_or_default(),
+            "kafka did not take every record within the grace period; the rest is in the spool and is sent first at the next start"
+        );
+        match flushed {
+            Err(PublishError::FlushTimeout { .. }) => Ok(()),
+            other => other,
+        }
+    }
+
     /// Counters since connect.
     pub fn stats(&self) -> KafkaStats {
         let c = &self.producer.context().counters;
         let waiting = lock(&self.producer.context().redo).len() as u64;
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         KafkaStats {
-            enqueued: c.enqueued.load(Ordering::Relaxed),
-            delivered: c.delivered.load(Ordering::Relaxed),
-            delivery_failures: c.delivery_failures.load(Ordering::Relaxed),
-            queue_full_waits: c.queue_full_waits.load(Ordering::Relaxed),
-            redelivered: c.redelivered.load(Ordering::Relaxed),
-            undeliverable: c.undeliverable.load(Ordering::Relaxed),
-            broker_retries: c.broker_retries.load(Ordering::Relaxed),
-            client_error_reports: c.client_error_reports.load(Ordering::Relaxed),
+            enqueued: load(&c.enqueued),
+            delivered: load(&c.delivered),
+            delivery_failures: load(&c.delivery_failures),
+            queue_full_waits: load(&c.queue_full_waits),
+            redelivered: load(&c.redelivered),
+            undeliverable: load(&c.undeliverable),
+            broker_retries: load(&c.broker_retries),
+            client_error_reports: load(&c.client_error_reports),
             in_flight: u64::try_from(self.producer.in_flight_count()).unwrap_or(0) + waiting,
+            spooled: load(&c.spooled),
+            spooled_bytes: load(&c.spooled_bytes),
+            drained: load(&c.drained),
+            spooled_at_shutdown: load(&c.spooled_at_shutdown),
+            conflated_ticks: load(&c.conflated_ticks),
+            spool_depth: load(&c.spool_depth),
+            spool_max_depth: load(&c.spool_max_depth),
+            spool_bytes: load(&c.spool_bytes),
         }
     }
 
@@ -556,8 +1142,8 @@ impl KafkaSink {
         let mut due = due.into_iter();
         while let Some(entry) = due.next() {
             let r = &entry.record;
-            let mut record =
-                BaseRecord::with_opaque_to(&r.topic, r.attempts as usize).partition(r.partition);
+            let mut record = BaseRecord::with_opaque_to(&r.topic, Box::new(r.ticket))
+                .partition(r.partition);
             if let Some(key) = &r.key {
                 record = record.key(key.as_slice());
             }
@@ -584,6 +1170,9 @@ impl KafkaSink {
                     let key = String::from_utf8_lossy(r.key.as_deref().unwrap_or_default());
                     let error = PublishError::enqueue(&r.topic, &key, &err);
                     ctx.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
+                    if entry.record.ticket.id != 0 {
+                        lock(&ctx.acks).push(entry.record.ticket.id);
+                    }
                     lock(&ctx.failed).push(entry.record);
                     let mut redo = lock(&ctx.redo);
                     for back in due.rev() {
@@ -595,6 +1184,39 @@ impl KafkaSink {
         }
         Ok(())
     }
+}
+
+/// Moves spooled records to librdkafka as deliveries free room, between `send` calls (a quiet
+/// pipeline still drains its spool).
+fn spawn_drainer(
+    producer: &Arc<ThreadedProducer<SinkContext>>,
+    state: &Arc<Mutex<SpoolState>>,
+) -> tokio::task::JoinHandle<()> {
+    let producer = Arc::downgrade(producer);
+    let state = Arc::downgrade(state);
+    tokio::spawn(async move {
+        loop {
+            let Some(p) = producer.upgrade() else { return };
+            {
+                let woken = p.context().wake.notified();
+                tokio::select! {
+                    _ = woken => {}
+                    _ = tokio::time::sleep(DRAIN_INTERVAL) => {}
+                }
+            }
+            let Some(s) = state.upgrade() else { return };
+            let mut st = lock(&s);
+            if st.closing {
+                return;
+            }
+            if st.error.is_none() {
+                if let Err(e) = pump(&p, &mut st) {
+                    tracing::error!(error = %e, "kafka spool drainer");
+                    st.error = Some(e);
+                }
+            }
+        }
+    })
 }
 
 /// Names of the topics the cluster has, retried until [`CONNECT_TIMEOUT`] while it is unreachable.
@@ -637,6 +1259,9 @@ async fn existing_topics(
 
 impl Drop for KafkaSink {
     fn drop(&mut self) {
+        if let Some(d) = &self.drainer {
+            d.abort();
+        }
         let stats = self.stats();
         if stats.in_flight > 0 {
             tracing::error!(

@@ -11,9 +11,10 @@ pub mod jsonl;
 pub mod kafka;
 mod murmur2;
 pub mod requirements;
+pub mod spool;
 
 pub use jsonl::JsonlSink;
-pub use kafka::{FailedRecord, KafkaSettings, KafkaSink, KafkaStats};
+pub use kafka::{FailedRecord, KafkaSettings, KafkaSink, KafkaStats, SpoolSettings};
 pub use murmur2::{kafka_partition, murmur2};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -62,6 +63,14 @@ pub enum PublishError {
     /// queued and librdkafka keeps retrying).
     #[error("kafka flush timed out with {in_flight} record(s) in flight")]
     FlushTimeout { in_flight: u64 },
+    /// The Kafka sink's disk spool could not be read or written (disk full, permissions).
+    /// Terminal: an operator must act, since records would otherwise be lost.
+    #[error("kafka spool {dir}: {source}")]
+    Spool {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing a JSON lines sink failed.
     #[error("writing {path}: {source}")]
     Io {
@@ -76,6 +85,7 @@ impl PublishError {
     pub fn is_retryable(&self) -> bool {
         match self {
             PublishError::Config { .. }
+            | PublishError::Spool { .. }
             | PublishError::Fatal { .. }
             | PublishError::Undeliverable { .. } => false,
             PublishError::TopicCreate { code, .. } => !matches!(
@@ -179,14 +189,15 @@ impl Publisher {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Flushes every sink; Kafka sinks get up to `grace` each to deliver what they hold.
+    /// Flushes every sink; Kafka sinks get up to `grace` each to deliver what they hold, then
+    /// spool the rest (when they have a spool).
     pub async fn close(&mut self, grace: Duration) -> Result<(), PublishError> {
         let mut first_error = None;
         for sink in &mut self.sinks {
             let result = match sink {
                 Sink::Jsonl(s) => s.flush().map_err(|e| PublishError::io(s.path(), e)),
                 Sink::Kafka(k) => {
-                    let r = k.flush(grace).await;
+                    let r = k.close(grace).await;
                     let stats = k.stats();
                     tracing::info!(
                         enqueued = stats.enqueued,
@@ -194,7 +205,12 @@ impl Publisher {
                         delivery_failures = stats.delivery_failures,
                         queue_full_waits = stats.queue_full_waits,
                         in_flight = stats.in_flight,
-                        "kafka sink flushed"
+                        spooled = stats.spooled,
+                        drained = stats.drained,
+                        spooled_at_shutdown = stats.spooled_at_shutdown,
+                        spool_depth = stats.spool_depth,
+                        conflated_ticks = stats.conflated_ticks,
+                        "kafka sink closed"
                     );
                     r
                 }
@@ -222,6 +238,14 @@ impl Publisher {
                 t.broker_retries += s.broker_retries;
                 t.client_error_reports += s.client_error_reports;
                 t.in_flight += s.in_flight;
+                t.spooled += s.spooled;
+                t.spooled_bytes += s.spooled_bytes;
+                t.drained += s.drained;
+                t.spooled_at_shutdown += s.spooled_at_shutdown;
+                t.conflated_ticks += s.conflated_ticks;
+                t.spool_depth += s.spool_depth;
+                t.spool_max_depth += s.spool_max_depth;
+                t.spool_bytes += s.spool_bytes;
             }
         }
         total
