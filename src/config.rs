@@ -171,6 +171,59 @@ pub struct KafkaConfig {
     /// Name of the env var holding `sasl.password`, if any.
     #[serde(default)]
     pub sasl_password_env: Option<String>,
+    /// Spool loss-free records (balances, reference prices, reports, feed statuses) to disk
+    /// while Kafka does not take them; `false` = a full producer queue blocks the pipeline.
+    #[serde(default = "default_true")]
+    pub spool: bool,
+    /// The spool directory, one per tracker process; relative paths are from the working
+    /// directory. Created when first needed.
+    #[serde(default = "default_spool_dir")]
+    pub spool_dir: String,
+    /// Records the Kafka client may hold in memory before loss-free records go to the spool
+    /// (records in memory do not survive a crash of the process; spooled ones do).
+    #[serde(default = "default_spool_after_in_flight")]
+    pub spool_after_in_flight: usize,
+    /// Longest time a spooled record waits for fsync, in milliseconds (0 = every record).
+    #[serde(default = "default_spool_fsync_ms")]
+    pub spool_fsync_ms: u64,
+}
+
+fn default_spool_dir() -> String {
+    "spool".to_owned()
+}
+fn default_spool_after_in_flight() -> usize {
+    1000
+}
+fn default_spool_fsync_ms() -> u64 {
+    1000
+}
+
+impl KafkaConfig {
+    /// The sink's spool settings; `None` when spooling is off.
+    pub fn spool_settings(&self) -> Option<normalizer::publish::SpoolSettings> {
+        self.spool.then(|| normalizer::publish::SpoolSettings {
+            dir: self.spool_dir.clone().into(),
+            max_in_flight: self.spool_after_in_flight,
+            fsync: std::time::Duration::from_millis(self.spool_fsync_ms),
+        })
+    }
+
+    /// The defaults of every optional field, for `--kafka` without a `[kafka]` section.
+    pub fn with_brokers(brokers: &str) -> Self {
+        KafkaConfig {
+            brokers: brokers.to_owned(),
+            topic_prefix: default_topic_prefix(),
+            partitions: default_partitions(),
+            replication_factor: default_replication(),
+            create_topics: true,
+            properties: BTreeMap::new(),
+            sasl_password_env: None,
+            spool: true,
+            spool_dir: default_spool_dir(),
+            spool_after_in_flight: default_spool_after_in_flight(),
+            spool_fsync_ms: default_spool_fsync_ms(),
+        }
+    }
 }
 
 fn default_topic_prefix() -> String {
@@ -213,7 +266,9 @@ pub struct RuntimeConfig {
     /// Capacity of the connectors -> normalizer channel (quotes conflate when it is full).
     #[serde(default = "default_channel_capacity")]
     pub channel_capacity: usize,
-    /// How long shutdown waits for connectors and sinks to flush, in milliseconds.
+    /// How long a graceful shutdown (SIGTERM, Ctrl-C, `--seconds`) may take in all, in
+    /// milliseconds: connectors stop, the normalizer drains, sinks flush; Kafka records still
+    /// undelivered then go to the spool. A second signal exits at once.
     #[serde(default = "default_grace_ms")]
     pub shutdown_grace_ms: u64,
     /// How long a tick waits for quotes received before it to arrive, in milliseconds.

@@ -325,6 +325,27 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
         if k.replication_factor < 1 {
             errors.push(ConfigError::new("kafka.replication_factor", "must be >= 1"));
         }
+        if k.spool && k.spool_dir.trim().is_empty() {
+            errors.push(ConfigError::new(
+                "kafka.spool_dir",
+                "expected a directory path (or spool = false)",
+            ));
+        }
+        if k.spool_after_in_flight == 0 {
+            errors.push(ConfigError::new("kafka.spool_after_in_flight", "must be >= 1"));
+        }
+        if k.spool_fsync_ms > 60_000 {
+            errors.push(ConfigError::new(
+                "kafka.spool_fsync_ms",
+                "must be <= 60000 (a power failure loses at most this much of the spool)",
+            ));
+        }
+    }
+    if cfg.runtime.shutdown_grace_ms == 0 {
+        errors.push(ConfigError::new(
+            "runtime.shutdown_grace_ms",
+            "must be > 0 (sinks need time to flush)",
+        ));
     }
     if cfg.reference.cadence_ms == 0 {
         errors.push(ConfigError::new("reference.cadence_ms", "must be > 0"));

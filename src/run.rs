@@ -1,7 +1,7 @@
 //! `run`: simulators (if asked), connectors, the normalizer loop and the sinks, with ordered
 //! shutdown: connectors stop first, the normalizer drains what they sent, the sinks flush.
 
-use crate::config::Config;
+use crate::config::{Config, KafkaConfig};
 use crate::plan::Plan;
 use crate::summary::Summary;
 use crate::RunArgs;
@@ -22,27 +22,28 @@ fn kafka_settings(
     cfg: &Config,
     brokers_flag: Option<&str>,
 ) -> anyhow::Result<Option<KafkaSettings>> {
-    let k = cfg.kafka.as_ref();
-    let Some(brokers) = brokers_flag
-        .map(str::to_owned)
-        .or_else(|| k.map(|k| k.brokers.clone()))
-    else {
-        return Ok(None);
+    let k = match (&cfg.kafka, brokers_flag) {
+        (Some(k), Some(b)) => KafkaConfig {
+            brokers: b.to_owned(),
+            ..k.clone()
+        },
+        (Some(k), None) => k.clone(),
+        (None, Some(b)) => KafkaConfig::with_brokers(b),
+        (None, None) => return Ok(None),
     };
-    let mut overrides = k.map(|k| k.properties.clone()).unwrap_or_default();
-    if let Some(var) = k.and_then(|k| k.sasl_password_env.as_ref()) {
+    let mut overrides = k.properties.clone();
+    if let Some(var) = &k.sasl_password_env {
         let pw = std::env::var(var)
             .with_context(|| format!("kafka.sasl_password_env: env var {var} is not set"))?;
         overrides.insert("sasl.password".into(), pw);
     }
     Ok(Some(KafkaSettings {
-        brokers,
-        topic_prefix: k
-            .map(|k| k.topic_prefix.clone())
-            .unwrap_or_else(|| schemas::TopicNames::DEFAULT_PREFIX.into()),
-        partitions: k.map(|k| k.partitions).unwrap_or(3),
-        replication_factor: k.map(|k| k.replication_factor).unwrap_or(1),
-        create_topics: k.map(|k| k.create_topics).unwrap_or(true),
+        spool: k.spool_settings(),
+        brokers: k.brokers,
+        topic_prefix: k.topic_prefix,
+        partitions: k.partitions,
+        replication_factor: k.replication_factor,
+        create_topics: k.create_topics,
         client_id: "collateral-tracker".into(),
         overrides,
     }))
@@ -173,6 +174,42 @@ fn metrics_text(
             "Failed deliveries (re-sent, never dropped).",
             &[(String::new(), k.delivery_failures)],
         );
+        m.family(
+            "collateral_kafka_spooled_total",
+            "counter",
+            "Loss-free records written to the disk spool while Kafka did not take them.",
+            &[(String::new(), k.spooled)],
+        );
+        m.family(
+            "collateral_kafka_spooled_bytes_total",
+            "counter",
+            "Bytes written to the disk spool.",
+            &[(String::new(), k.spooled_bytes)],
+        );
+        m.family(
+            "collateral_kafka_drained_total",
+            "counter",
+            "Spooled records handed back to Kafka.",
+            &[(String::new(), k.drained)],
+        );
+        m.family(
+            "collateral_kafka_conflated_ticks_total",
+            "counter",
+            "Price ticks replaced by a newer one of the same instrument while Kafka was away.",
+            &[(String::new(), k.conflated_ticks)],
+        );
+        m.family(
+            "collateral_kafka_spool_depth",
+            "gauge",
+            "Spooled records not yet confirmed delivered.",
+            &[(String::new(), k.spool_depth)],
+        );
+        m.family(
+            "collateral_kafka_spool_bytes",
+            "gauge",
+            "Bytes of the spool's files.",
+            &[(String::new(), k.spool_bytes)],
+        );
     }
     m.finish()
 }
@@ -186,21 +223,39 @@ fn received_at(o: &Observation) -> Option<Ts> {
     }
 }
 
-async fn shutdown_signal() -> &'static str {
+/// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name and the exit code a second one
+/// means (128 + the signal number, as shells report a death by signal).
+async fn shutdown_signal() -> (&'static str, i32) {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler");
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => "SIGINT",
-            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => ("SIGINT", 130),
+            _ = term.recv() => ("SIGTERM", 143),
         }
     }
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
+        ("Ctrl-C", 130)
     }
+}
+
+/// Watches for shutdown signals from the start: the first cancels `stop` (a graceful
+/// shutdown), a second exits the process at once, without flushing. A task of its own, so a
+/// second signal works even while the pipeline is busy flushing.
+fn spawn_signal_watcher(stop: CancellationToken) {
+    tokio::spawn(async move {
+        let (first, _) = shutdown_signal().await;
+        tracing::info!(signal = first, "stopping");
+        eprintln!("{first}: stopping (flushing sinks; a second signal exits at once)");
+        stop.cancel();
+        let (second, code) = shutdown_signal().await;
+        eprintln!("{second} again: exiting at once without flushing (exit {code})");
+        std::process::exit(code);
+    });
 }
 
 /// Runs the pipeline; `credentials[i]` are connector i's, loaded before anything starts.
@@ -215,6 +270,10 @@ pub async fn run(
         mut normalizer,
         pairs,
     } = plan;
+
+    // Signals are handled from here on (also while Kafka is being reached).
+    let stop = CancellationToken::new();
+    spawn_signal_watcher(stop.clone());
 
     // Sinks first: a Kafka that cannot be reached fails the start, before any venue is opened.
     let mut publisher = Publisher::new();
@@ -391,23 +450,14 @@ pub async fn run(
         }
     };
     tokio::pin!(deadline);
-    let signal = shutdown_signal();
-    tokio::pin!(signal);
     let mut stopping = false;
     let mut publish_error = None;
 
     loop {
         tokio::select! {
-            why = &mut signal, if !stopping => {
-                tracing::info!(signal = why, "stopping");
+            _ = stop.cancelled(), if !stopping => {
                 stopping = true;
                 connectors_token.cancel();
-                // A second signal exits at once.
-                tokio::spawn(async {
-                    shutdown_signal().await;
-                    eprintln!("second signal: exiting without flushing");
-                    std::process::exit(130);
-                });
             }
             _ = &mut deadline, if !stopping => {
                 stopping = true;
@@ -476,8 +526,11 @@ pub async fn run(
         summary.observe(&r);
         let _ = publisher.publish(&r).await;
     }
+    // One grace period for the whole shutdown; whatever the steps before leave is the sinks'.
     let grace_total = Duration::from_millis(cfg.runtime.shutdown_grace_ms);
-    if tokio::time::timeout(grace_total, tracker.wait())
+    let shutdown_deadline = tokio::time::Instant::now() + grace_total;
+    let left = || shutdown_deadline.saturating_duration_since(tokio::time::Instant::now());
+    if tokio::time::timeout(left(), tracker.wait())
         .await
         .is_err()
     {
@@ -485,16 +538,26 @@ pub async fn run(
     }
     root.cancel();
     if let Some(task) = capture_task {
-        match tokio::time::timeout(grace_total, task).await {
+        match tokio::time::timeout(left(), task).await {
             Ok(Ok(Ok(n))) => tracing::info!(frames = n, "capture written"),
             Ok(Ok(Err(e))) => tracing::error!(error = %e, "capture write failed"),
             _ => tracing::warn!("capture writer did not finish in time"),
         }
     }
-    publisher
-        .close(grace_total)
-        .await
-        .context("flushing sinks")?;
+    let closed = publisher.close(left()).await;
+    if let Some(k) = publisher.kafka_stats() {
+        eprintln!(
+            "kafka: {} delivered; spooled {} ({} bytes), drained {}, max spool depth {}, left in spool {}, conflated ticks {}",
+            k.delivered,
+            k.spooled,
+            k.spooled_bytes,
+            k.drained,
+            k.spool_max_depth,
+            k.spool_depth,
+            k.conflated_ticks
+        );
+    }
+    closed.context("flushing sinks")?;
     if summary_every.is_some() {
         summary.print();
     }

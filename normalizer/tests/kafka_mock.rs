@@ -1,7 +1,7 @@
 //! The Kafka sink against librdkafka's in-process mock cluster: topics, keys, headers, payloads,
 //! partitions, and delivery through broker outages and injected produce errors.
 
-use normalizer::publish::{kafka_partition, KafkaSettings, KafkaSink, Publisher};
+use normalizer::publish::{kafka_partition, KafkaSettings, KafkaSink, Publisher, SpoolSettings};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
@@ -632,4 +632,409 @@ async fn margin_requirements_are_consumed_from_their_topic() {
     assert_eq!(got.account, "fund-a");
     assert_eq!(got.requirement.to_string(), "5000000.25");
     task.abort();
+}
+
+// ---- The disk spool: a 60 s outage, and a shutdown during an outage -------------------------
+
+/// One record of a steady mixed stream; `n[key]` counts records per key so each carries its
+/// own 1, 2, 3, ... (payload `seq` for reference prices and reports, `pending` for balances,
+/// `epoch` for feed statuses, `sequence` for ticks).
+struct Stream {
+    step: u64,
+    n: HashMap<String, u64>,
+}
+
+impl Stream {
+    fn new() -> Self {
+        Stream {
+            step: 0,
+            n: HashMap::new(),
+        }
+    }
+
+    fn next(&mut self) -> Record {
+        let which = self.step % 10;
+        self.step += 1;
+        let mut count = |k: &str| {
+            let c = self.n.entry(k.to_owned()).or_insert(0);
+            *c += 1;
+            *c
+        };
+        match which {
+            0..=3 => {
+                let base = ["BTC", "ETH", "SOL", "XRP"][which as usize];
+                price_tick(base, count(&format!("tick/{base}")))
+            }
+            4 => balance(
+                "acct-1",
+                "fireblocks-main",
+                "BTC",
+                count("acct-1/fireblocks-main/BTC"),
+            ),
+            5 => balance("acct-2", "kraken-main", "USDT", count("acct-2/kraken-main/USDT")),
+            6 | 7 => {
+                let base = if which == 6 { "BTC" } else { "ETH" };
+                let mut r = reference_price();
+                if let Record::ReferencePrice(p) = &mut r {
+                    p.base = base.into();
+                    p.seq = count(&format!("{base}-USD"));
+                }
+                r
+            }
+            8 => {
+                let mut r = report("acct-1");
+                if let Record::CollateralReport(c) = &mut r {
+                    c.seq = count("acct-1");
+                }
+                r
+            }
+            _ => {
+                let mut r = feed_status();
+                if let Record::FeedStatus(f) = &mut r {
+                    f.epoch = count("binance-spot/ticker:BTC-USDT");
+                }
+                r
+            }
+        }
+    }
+}
+
+/// The per-key counter a [`Stream`] put in a payload.
+fn stream_seq(v: &serde_json::Value) -> u64 {
+    let field = match v["schema"].as_str().expect("schema") {
+        "price_tick.v1" => "sequence",
+        "balance.v1" => {
+            return v["pending"]
+                .as_str()
+                .expect("pending")
+                .parse()
+                .expect("integer")
+        }
+        "feed_status.v1" => "epoch",
+        _ => "seq",
+    };
+    v[field].as_u64().expect("counter")
+}
+
+/// Reads every partition of the produced topics from the beginning until nothing new arrives
+/// for 3 s (the producer has flushed, so that is everything).
+async fn consume_until_quiet(brokers: &str, sink: &KafkaSink) -> Vec<Consumed> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "kafka-spool-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for topic in sink.topics().produced() {
+        for p in 0..sink.partitions(topic).expect("partition count") {
+            tpl.add_partition_offset(topic, p, Offset::Beginning)
+                .expect("offset");
+        }
+    }
+    consumer.assign(&tpl).expect("assign");
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_secs(3), consumer.recv()).await {
+            Ok(Ok(m)) => out.push(Consumed {
+                topic: m.topic().to_owned(),
+                partition: m.partition(),
+                key: String::from_utf8(m.key().expect("key").to_vec()).expect("utf-8 key"),
+                headers: m
+                    .headers()
+                    .map(|h| {
+                        h.iter()
+                            .map(|h| {
+                                (
+                                    h.key.to_owned(),
+                                    String::from_utf8_lossy(h.value.unwrap_or_default())
+                                        .into_owned(),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                payload: String::from_utf8(m.payload().expect("payload").to_vec())
+                    .expect("utf-8 payload"),
+            }),
+            Ok(Err(e)) => panic!("consume: {e}"),
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+fn header<'a>(m: &'a Consumed, name: &str) -> Option<&'a str> {
+    m.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// What the consumer saw, checked per key: loss-free kinds have every `key_seq` of every
+/// producer run from 1 up with no gap, duplicate or reordering, runs in order, and the payload
+/// counter 1..=n across runs; ticks are in order and end with the last one sent.
+struct Verdict {
+    loss_free: usize,
+    ticks: usize,
+}
+
+fn verify(got: &[Consumed], sent: &HashMap<String, u64>, runs: &[&str]) -> Verdict {
+    let mut loss_free: HashMap<&str, Vec<(usize, u64, u64)>> = HashMap::new();
+    let mut ticks: HashMap<String, Vec<u64>> = HashMap::new();
+    for m in got {
+        let v: serde_json::Value = serde_json::from_str(&m.payload).expect("json");
+        let counter = stream_seq(&v);
+        if v["schema"] == "price_tick.v1" {
+            ticks
+                .entry(format!("tick/{}", v["base"].as_str().unwrap()))
+                .or_default()
+                .push(counter);
+            assert!(header(m, "key_seq").is_none(), "ticks carry no key_seq");
+            continue;
+        }
+        let run = header(m, "producer_run").expect("producer_run header");
+        let run_index = runs
+            .iter()
+            .position(|r| *r == run)
+            .unwrap_or_else(|| panic!("unknown run {run}"));
+        let key_seq: u64 = header(m, "key_seq")
+            .expect("key_seq header")
+            .parse()
+            .expect("integer");
+        loss_free
+            .entry(&m.key)
+            .or_default()
+            .push((run_index, key_seq, counter));
+    }
+    let mut n_loss_free = 0;
+    for (key, seen) in &loss_free {
+        let want = sent[*key];
+        let counters: Vec<u64> = seen.iter().map(|s| s.2).collect();
+        assert_eq!(
+            counters,
+            (1..=want).collect::<Vec<_>>(),
+            "{key}: every record once, in order"
+        );
+        let mut expect_run = 0;
+        let mut expect_seq = 1;
+        for &(run, key_seq, _) in seen {
+            if run != expect_run {
+                assert!(run > expect_run, "{key}: run {run} after run {expect_run}");
+                expect_run = run;
+                expect_seq = 1;
+            }
+            assert_eq!(key_seq, expect_seq, "{key}: key_seq in run {run}");
+            expect_seq += 1;
+        }
+        n_loss_free += seen.len();
+    }
+    let loss_free_keys = sent.keys().filter(|k| !k.starts_with("tick/")).count();
+    assert_eq!(loss_free.len(), loss_free_keys, "every loss-free key arrived");
+    let mut n_ticks = 0;
+    for (key, seen) in &ticks {
+        assert!(
+            seen.windows(2).all(|w| w[0] < w[1]),
+            "{key}: ticks in order: {seen:?}"
+        );
+        assert_eq!(seen.last(), sent.get(key), "{key}: the last tick arrives");
+        n_ticks += seen.len();
+    }
+    Verdict {
+        loss_free: n_loss_free,
+        ticks: n_ticks,
+    }
+}
+
+fn spool_files(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("seg-"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn timed_send(sink: &KafkaSink, rec: &Record, max: &mut Duration) {
+    let started = Instant::now();
+    sink.send(rec)
+        .await
+        .expect("send never fails on an outage");
+    *max = (*max).max(started.elapsed());
+}
+
+/// The broker is down for 60 s (`KAFKA_OUTAGE_SECS` to change) while the pipeline keeps
+/// publishing 100 records/s; librdkafka may hold only 50, so loss-free records spool to disk
+/// and ticks conflate. Nothing blocks the sender, nothing is lost or reordered per key, and
+/// the spool is empty again once the broker is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_60s_broker_outage_spools_to_disk_and_loses_nothing() {
+    let outage = Duration::from_secs(
+        std::env::var("KAFKA_OUTAGE_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(60),
+    );
+    let mock = MockCluster::new(1).expect("mock cluster");
+    precreate(&mock, "spool");
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(&mock, "spool");
+    settings.spool = Some(SpoolSettings {
+        dir: dir.path().to_owned(),
+        max_in_flight: 50,
+        fsync: Duration::from_secs(1),
+    });
+    let sink = KafkaSink::connect(&settings).await.expect("connect");
+    let mut stream = Stream::new();
+    let mut max_send = Duration::ZERO;
+    // Warm up for 1 s with the broker up.
+    for _ in 0..100 {
+        timed_send(&sink, &stream.next(), &mut max_send).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    sink.flush(Duration::from_secs(10)).await.expect("flush");
+
+    mock.broker_down(1).expect("broker down");
+    let down_at = Instant::now();
+    let mut during = 0;
+    while down_at.elapsed() < outage {
+        timed_send(&sink, &stream.next(), &mut max_send).await;
+        during += 1;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let at_peak = sink.stats();
+    assert_eq!(
+        at_peak.delivered,
+        100,
+        "nothing delivered while the broker is down"
+    );
+    assert!(!spool_files(dir.path()).is_empty(), "records are on disk");
+    mock.broker_up(1).expect("broker up");
+    // The stream goes on while the spool drains.
+    for _ in 0..300 {
+        timed_send(&sink, &stream.next(), &mut max_send).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let drain_started = Instant::now();
+    sink.close(Duration::from_secs(60)).await.expect("close");
+    let drain_tail = drain_started.elapsed();
+
+    let stats = sink.stats();
+    println!(
+        "outage {:?}: {during} records published during it; max send {:?}; {stats:?}; final flush {:?}",
+        outage, max_send, drain_tail
+    );
+    assert!(
+        max_send < Duration::from_secs(1),
+        "send never waits on the broker: {max_send:?}"
+    );
+    // 6 of 10 records are loss-free; all but the 50 librdkafka holds go to disk.
+    assert!(stats.spooled > during / 3, "the spool was used: {stats:?}");
+    assert_eq!(stats.drained, stats.spooled, "every spooled record drained");
+    assert_eq!(stats.spooled_at_shutdown, 0);
+    assert_eq!(stats.spool_depth, 0, "{stats:?}");
+    assert!(stats.spool_max_depth > during / 3, "{stats:?}");
+    assert!(stats.conflated_ticks > during / 5, "ticks conflated: {stats:?}");
+    assert_eq!(stats.delivered, stats.enqueued + stats.drained, "{stats:?}");
+    assert_eq!(stats.in_flight, 0);
+    assert!(
+        spool_files(dir.path()).is_empty(),
+        "delivered segments are deleted: {:?}",
+        spool_files(dir.path())
+    );
+
+    let got = consume_until_quiet(&mock.bootstrap_servers(), &sink).await;
+    let verdict = verify(&got, &stream.n, &[sink.run_id()]);
+    let sent_total = stream.step as usize;
+    let sent_ticks: u64 = stream
+        .n
+        .iter()
+        .filter(|(k, _)| k.starts_with("tick/"))
+        .map(|(_, n)| n)
+        .sum();
+    println!(
+        "consumed {} loss-free records (all of them), {} of {sent_ticks} ticks; {sent_total} published",
+        verdict.loss_free, verdict.ticks
+    );
+    assert_eq!(verdict.loss_free as u64 + sent_ticks, sent_total as u64);
+    assert!((verdict.ticks as u64) < sent_ticks, "ticks were conflated");
+    assert_eq!(
+        verdict.ticks as u64 + stats.conflated_ticks,
+        sent_ticks,
+        "every tick delivered or counted as conflated"
+    );
+}
+
+/// The broker is down when the tracker stops: after the grace period what librdkafka still
+/// holds joins the spool in its place, and the next start (a new sink on the same directory)
+/// sends all of it before its own records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_during_an_outage_spools_the_rest_and_the_next_run_sends_it_first() {
+    let mock = MockCluster::new(1).expect("mock cluster");
+    precreate(&mock, "restart");
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(&mock, "restart");
+    settings.spool = Some(SpoolSettings {
+        dir: dir.path().to_owned(),
+        max_in_flight: 20,
+        fsync: Duration::ZERO,
+    });
+    let mut stream = Stream::new();
+
+    let first = KafkaSink::connect(&settings).await.expect("connect");
+    for _ in 0..30 {
+        first.send(&stream.next()).await.expect("send");
+    }
+    first.flush(Duration::from_secs(10)).await.expect("flush");
+    mock.broker_down(1).expect("broker down");
+    for _ in 0..300 {
+        first.send(&stream.next()).await.expect("send");
+    }
+    let started = Instant::now();
+    first
+        .close(Duration::from_millis(500))
+        .await
+        .expect("a close that spools everything succeeds");
+    let closing = started.elapsed();
+    let s1 = first.stats();
+    println!("first run: close took {closing:?}; {s1:?}");
+    assert!(closing < Duration::from_secs(5), "{closing:?}");
+    assert!(s1.spooled_at_shutdown > 0, "{s1:?}");
+    assert!(s1.spooled_at_shutdown <= 20, "{s1:?}");
+    assert_eq!(s1.in_flight, 0, "nothing left in memory: {s1:?}");
+    let first_run = first.run_id().to_owned();
+    drop(first);
+    assert!(!spool_files(dir.path()).is_empty());
+
+    mock.broker_up(1).expect("broker up");
+    // A new run on the same spool (a restart).
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let second = KafkaSink::connect(&settings).await.expect("connect again");
+    assert_ne!(second.run_id(), first_run);
+    for _ in 0..50 {
+        second.send(&stream.next()).await.expect("send");
+    }
+    second.close(Duration::from_secs(30)).await.expect("close");
+    let s2 = second.stats();
+    println!("second run: {s2:?}");
+    assert!(s2.drained >= 200, "the earlier run's spool was sent: {s2:?}");
+    assert_eq!(s2.spool_depth, 0);
+    assert!(spool_files(dir.path()).is_empty());
+
+    let got = consume_until_quiet(&mock.bootstrap_servers(), &second).await;
+    let verdict = verify(&got, &stream.n, &[&first_run, second.run_id()]);
+    println!(
+        "consumed {} loss-free records over two runs, {} ticks",
+        verdict.loss_free, verdict.ticks
+    );
+    let loss_free_sent: u64 = stream
+        .n
+        .iter()
+        .filter(|(k, _)| !k.starts_with("tick/"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(verdict.loss_free as u64, loss_free_sent);
 }

@@ -87,9 +87,10 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens (creating if needed) the spool in `dir`, reading what an earlier run left there.
+    /// Opens the spool in `dir`, reading what an earlier run left there. The directory is
+    /// created when the first record is written.
     pub fn open(dir: &Path, fsync: Duration) -> io::Result<Spool> {
-        fs::create_dir_all(dir)?;
+        let exists = dir.is_dir();
         let acked = match fs::read_to_string(dir.join(ACKED_FILE)) {
             Ok(t) => t.trim().parse::<u64>().map_err(|e| {
                 io::Error::new(
@@ -102,7 +103,12 @@ impl Spool {
         };
         let mut segments = Vec::new();
         let mut bytes = 0;
-        for entry in fs::read_dir(dir)? {
+        let entries = if exists {
+            fs::read_dir(dir)?.collect::<Vec<_>>()
+        } else {
+            Vec::new()
+        };
+        for entry in entries {
             let entry = entry?;
             let name = entry.file_name();
             let Some(first) = name
@@ -238,6 +244,7 @@ impl Spool {
                 j += 1;
             }
             let first = recs[i].id;
+            fs::create_dir_all(&self.dir)?;
             let path = self.dir.join(segment_name(first));
             let mut file = BufWriter::new(File::create(&path)?);
             let mut len = 0u64;
@@ -267,8 +274,8 @@ impl Spool {
                 self.read_next = first;
                 self.reader = None;
             }
+            sync_dir(&self.dir)?;
         }
-        sync_dir(&self.dir)?;
         Ok(written)
     }
 
@@ -387,6 +394,9 @@ impl Spool {
     pub fn sync(&mut self) -> io::Result<()> {
         self.close_writer()?;
         self.delete_acked_segments()?;
+        if self.segments.is_empty() {
+            return Ok(());
+        }
         if self.acked != self.acked_persisted {
             self.persist_acked()?;
         }
@@ -444,6 +454,7 @@ impl Spool {
     }
 
     fn new_segment(&mut self, first: u64) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)?;
         let path = self.dir.join(segment_name(first));
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
         let bytes = file.metadata()?.len();
@@ -531,8 +542,11 @@ mod tests {
 
     #[test]
     fn records_come_back_in_order_and_go_away_when_acked() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut s = Spool::open(dir.path(), Duration::from_secs(1)).unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("spool");
+        let mut s = Spool::open(&dir, Duration::from_secs(1)).unwrap();
+        s.sync().unwrap();
+        assert!(!dir.exists(), "nothing spooled, no directory");
         for id in 1..=5 {
             s.append(&rec(id)).unwrap();
         }
@@ -554,7 +568,7 @@ mod tests {
         s.maintain().unwrap();
         assert_eq!(s.depth(), 0);
         assert!(s.bytes() == 0, "{}", s.bytes());
-        let left: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        let left: Vec<_> = fs::read_dir(&dir).unwrap().collect();
         assert!(left.is_empty(), "{left:?}");
     }
 
