@@ -3,8 +3,16 @@
 # no Docker): start the broker on 127.0.0.1, run the demo pipeline into it for a while, then
 # check every record it wrote with the ignored `kafka_e2e` test.
 #
+# Then an outage: a second broker (SQLite storage, so its data survives a restart), the
+# tracker publishing into it, the broker process stopped for 60 s and started again on the
+# same data; the tracker spools to disk meanwhile and drains when the broker is back. The same
+# check then requires every loss-free record's key_seq per key with no gap or reordering, and
+# the script prints the spool figures.
+#
 # The first run installs tansu with `cargo install` (about 10 minutes on 2 cores) into
-# ${TANSU_ROOT:-$HOME/.cache/collateral-tracker/tansu}; later runs reuse it.
+# ${TANSU_ROOT:-$HOME/.cache/collateral-tracker/tansu}, and for the outage phase a build with
+# SQLite storage into ${TANSU_DURABLE_ROOT:-$HOME/.cache/collateral-tracker/tansu-libsql};
+# later runs reuse them.
 #
 # Environment:
 #   TANSU_ROOT            install root of tansu (bin/tansu under it)
@@ -12,6 +20,9 @@
 #   KAFKA_E2E_PORT        broker port (default: a free port)
 #   KAFKA_E2E_SECONDS     how long the pipeline runs (default 20)
 #   KAFKA_E2E_TOPIC_PREFIX topic prefix the test checks (default collateral, the config's)
+#   KAFKA_E2E_OUTAGE      0 skips the outage phase (default 1)
+#   KAFKA_E2E_OUTAGE_SECS how long the broker stays down (default 60)
+#   TANSU_DURABLE_ROOT    install root of the SQLite-capable tansu used by the outage phase
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -40,8 +51,13 @@ BROKERS="127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
 BROKER_LOG="$WORK/tansu.log"
 BROKER_PID=""
+TRACKER_PID=""
 cleanup() {
     local rc=$?
+    if [[ -n "$TRACKER_PID" ]] && kill -0 "$TRACKER_PID" 2>/dev/null; then
+        kill "$TRACKER_PID" 2>/dev/null || true
+        wait "$TRACKER_PID" 2>/dev/null || true
+    fi
     if [[ -n "$BROKER_PID" ]] && kill -0 "$BROKER_PID" 2>/dev/null; then
         log "stopping tansu (pid $BROKER_PID)"
         kill "$BROKER_PID" 2>/dev/null || true
@@ -86,4 +102,109 @@ cargo run --release -- run --config config/default.toml --kafka "$BROKERS" --sec
 
 log "checking what was published"
 KAFKA_E2E_BROKERS="$BROKERS" cargo test --test kafka_e2e -- --ignored --nocapture
+
+kill "$BROKER_PID" 2>/dev/null || true
+wait "$BROKER_PID" 2>/dev/null || true
+BROKER_PID=""
+
+if [[ "${KAFKA_E2E_OUTAGE:-1}" == "0" ]]; then
+    log "ok (outage phase skipped)"
+    exit 0
+fi
+
+# ---- Outage phase ----------------------------------------------------------------------
+TANSU_DURABLE_ROOT="${TANSU_DURABLE_ROOT:-$HOME/.cache/collateral-tracker/tansu-libsql}"
+TANSU_DURABLE="$TANSU_DURABLE_ROOT/bin/tansu"
+OUTAGE_SECS="${KAFKA_E2E_OUTAGE_SECS:-60}"
+if [[ ! -x "$TANSU_DURABLE" ]]; then
+    log "installing tansu $TANSU_VERSION with SQLite storage into $TANSU_DURABLE_ROOT (first run only)"
+    cargo install tansu --version "$TANSU_VERSION" --features dynostore,libsql --locked --root "$TANSU_DURABLE_ROOT"
+fi
+PORT2="$(free_port)"
+BROKERS2="127.0.0.1:$PORT2"
+DASH_PORT="$(free_port)"
+mkdir -p "$WORK/broker"
+
+start_durable_broker() {
+    # sqlite://tansu.db is relative to the broker's working directory: the same file on restart.
+    (cd "$WORK/broker" && exec "$TANSU_DURABLE" broker \
+        --cluster-id collateral-e2e-outage \
+        --listener-url "tcp://$BROKERS2" \
+        --advertised-listener-url "tcp://$BROKERS2" \
+        --storage-engine "sqlite://tansu.db") >>"$BROKER_LOG" 2>&1 &
+    BROKER_PID=$!
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$PORT2") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    log "tansu did not open port $PORT2"
+    exit 1
+}
+
+metric() {
+    curl -fsS "http://127.0.0.1:$DASH_PORT/metrics" 2>/dev/null \
+        | awk -v m="$1" '$1 == m { print $2 }' || true
+}
+
+log "outage phase: tansu with SQLite storage on $BROKERS2"
+start_durable_broker
+CONFIG2="$WORK/outage.toml"
+cat config/default.toml >"$CONFIG2"
+cat >>"$CONFIG2" <<TOML
+
+[kafka]
+brokers = "$BROKERS2"
+spool_dir = "$WORK/spool"
+# Small, so the demo's ~50 records/s reach the spool within seconds of the outage.
+spool_after_in_flight = 50
+
+[runtime]
+shutdown_grace_ms = 30000
+TOML
+cargo build --release
+./target/release/collateral-tracker run --config "$CONFIG2" --no-summary \
+    --dashboard "127.0.0.1:$DASH_PORT" 2>"$WORK/tracker.log" &
+TRACKER_PID=$!
+sleep 15
+log "stopping the broker (pid $BROKER_PID) for ${OUTAGE_SECS}s"
+kill "$BROKER_PID"
+for _ in $(seq 1 100); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+kill -9 "$BROKER_PID" 2>/dev/null || true
+wait "$BROKER_PID" 2>/dev/null || true
+BROKER_PID=""
+MAX_DEPTH=0
+for _ in $(seq 1 "$((OUTAGE_SECS / 5))"); do
+    sleep 5
+    d="$(metric collateral_kafka_spool_depth)"
+    log "  broker down: spool depth ${d:-?}, spooled $(metric collateral_kafka_spooled_total)"
+    [[ -n "$d" && "$d" -gt "$MAX_DEPTH" ]] && MAX_DEPTH="$d"
+done
+log "restarting the broker on the same data"
+start_durable_broker
+DRAIN_STARTED=$SECONDS
+for _ in $(seq 1 120); do
+    sleep 1
+    d="$(metric collateral_kafka_spool_depth)"
+    [[ "$d" == "0" ]] && break
+done
+log "spool drained in $((SECONDS - DRAIN_STARTED))s (depth ${d:-?})"
+sleep 5
+kill -TERM "$TRACKER_PID"
+set +e
+wait "$TRACKER_PID"
+TRACKER_RC=$?
+set -e
+TRACKER_PID=""
+grep '^kafka: ' "$WORK/tracker.log" >&2 || true
+if [[ $TRACKER_RC -ne 0 ]]; then
+    log "tracker exited $TRACKER_RC"
+    tail -n 40 "$WORK/tracker.log" >&2
+    exit 1
+fi
+log "max spool depth seen during the outage: $MAX_DEPTH"
+
+log "checking what was published across the outage"
+KAFKA_E2E_BROKERS="$BROKERS2" cargo test --test kafka_e2e -- --ignored --nocapture
 log "ok"

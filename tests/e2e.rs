@@ -107,6 +107,32 @@ fn check_config_reports_type_errors_per_section() {
     assert!(stderr(&o).contains("line 1"), "{}", stderr(&o));
 }
 
+#[test]
+fn check_config_reports_bad_spool_and_shutdown_settings() {
+    let o = bin()
+        .arg("check-config")
+        .arg(fixture("invalid_shutdown_spool.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    for needle in [
+        "kafka.spool_dir: expected a directory path",
+        "kafka.spool_after_in_flight: must be >= 1",
+        "kafka.spool_fsync_ms: must be <= 60000",
+        "runtime.shutdown_grace_ms: must be > 0",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    let o = bin()
+        .arg("check-config")
+        .arg(fixture("invalid_spool_types.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("kafka.spool"), "{}", stderr(&o));
+}
+
 fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()

@@ -5,7 +5,10 @@
 //! `collateral`). It reads the five produced topics from the beginning, past their high
 //! watermarks until they go quiet, and checks every record against records.md: topic by schema, key recomputed from
 //! the payload, headers, payload shape (the typed records reject unknown fields), the balance
-//! partition (murmur2 of the account) and `seq` order per key.
+//! partition (murmur2 of the account) and `seq` order per key. Every loss-free record
+//! (balance, reference price, report, feed status) must carry `producer_run` and `key_seq`
+//! headers, and per run and key `key_seq` must go 1, 2, 3, ... with no gap, duplicate or
+//! reordering: the check `scripts/kafka-e2e.sh` relies on after its broker outage.
 
 use anyhow::{bail, ensure, Context, Result};
 use normalizer::publish::kafka_partition;
@@ -123,6 +126,9 @@ async fn produced_topics_hold_valid_records() -> Result<()> {
 
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut last_seq: HashMap<(String, String), u64> = HashMap::new();
+    // (topic, key, producer_run) -> last key_seq.
+    let mut last_key_seq: HashMap<(String, String, String), u64> = HashMap::new();
+    let mut runs: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     let deadline = Instant::now() + READ_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -183,6 +189,29 @@ async fn produced_topics_hold_valid_records() -> Result<()> {
             "{at}: header content-type is not application/json"
         );
 
+        if schema != "price_tick.v1" {
+            let header = |name: &str| -> Result<String> {
+                let v = headers
+                    .get(name)
+                    .with_context(|| format!("{at}: {schema} without a {name} header"))?;
+                Ok(std::str::from_utf8(v)
+                    .with_context(|| format!("{at}: {name} header not UTF-8"))?
+                    .to_owned())
+            };
+            let run = header("producer_run")?;
+            let key_seq: u64 = header("key_seq")?
+                .parse()
+                .with_context(|| format!("{at}: key_seq not an integer"))?;
+            let prev = last_key_seq
+                .insert((topic.clone(), want_key.clone(), run.clone()), key_seq)
+                .unwrap_or(0);
+            ensure!(
+                key_seq == prev + 1,
+                "{at}: {want_key} key_seq {prev} then {key_seq} (run {run}): a record lost, duplicated or reordered"
+            );
+            runs.insert(run);
+        }
+
         if schema == "balance.v1" {
             let account = text(&v, "account")?;
             let want = kafka_partition(account.as_bytes(), partition_counts[&topic]);
@@ -207,6 +236,11 @@ async fn produced_topics_hold_valid_records() -> Result<()> {
     }
 
     println!("records checked per schema: {counts:?}");
+    println!(
+        "key_seq checked: {} keys over {} producer run(s), no gap, duplicate or reordering",
+        last_key_seq.len(),
+        runs.len()
+    );
     for schema in ["price_tick.v1", "reference_price.v1", "feed_status.v1"] {
         ensure!(
             counts.get(schema).copied().unwrap_or(0) > 0,
