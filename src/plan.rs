@@ -332,7 +332,10 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             ));
         }
         if k.spool_after_in_flight == 0 {
-            errors.push(ConfigError::new("kafka.spool_after_in_flight", "must be >= 1"));
+            errors.push(ConfigError::new(
+                "kafka.spool_after_in_flight",
+                "must be >= 1",
+            ));
         }
         if k.spool_fsync_ms > 60_000 {
             errors.push(ConfigError::new(

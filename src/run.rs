@@ -530,10 +530,7 @@ pub async fn run(
     let grace_total = Duration::from_millis(cfg.runtime.shutdown_grace_ms);
     let shutdown_deadline = tokio::time::Instant::now() + grace_total;
     let left = || shutdown_deadline.saturating_duration_since(tokio::time::Instant::now());
-    if tokio::time::timeout(left(), tracker.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(left(), tracker.wait()).await.is_err() {
         tracing::warn!("connectors did not stop within the grace period");
     }
     root.cancel();

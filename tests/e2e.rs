@@ -370,10 +370,9 @@ fn sigterm_flushes_the_sinks_and_exits_0() {
 /// The demo config plus a Kafka sink at `brokers` (spool in `dir/spool`) and a shutdown grace.
 #[cfg(unix)]
 fn kafka_demo_config(dir: &Path, brokers: &str, spool: bool, grace_ms: u64) -> PathBuf {
-    let demo = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml"),
-    )
-    .unwrap();
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml"))
+            .unwrap();
     let text = format!(
         "{demo}\n[kafka]\nbrokers = \"{brokers}\"\nspool = {spool}\nspool_dir = \"{}\"\nspool_after_in_flight = 20\n\n[runtime]\nshutdown_grace_ms = {grace_ms}\n",
         dir.join("spool").display()
@@ -459,15 +458,25 @@ fn sigterm_during_a_kafka_outage_spools_the_rest_and_exits_0_within_grace() {
     mock.broker_down(1).unwrap();
     std::thread::sleep(std::time::Duration::from_secs(4));
     signal(&child, "-TERM");
-    let (code, took) = wait_exit(&mut child, std::time::Duration::from_secs(30)).unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("still running 30 s after SIGTERM")
-    });
+    let (code, took) =
+        wait_exit(&mut child, std::time::Duration::from_secs(30)).unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("still running 30 s after SIGTERM")
+        });
     let err = std::fs::read_to_string(&log).unwrap();
-    println!("exit {code:?} after {took:?}; {}", err.lines().filter(|l| l.starts_with("kafka:")).collect::<Vec<_>>().join(" "));
+    println!(
+        "exit {code:?} after {took:?}; {}",
+        err.lines()
+            .filter(|l| l.starts_with("kafka:"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     assert_eq!(code, Some(0), "{err}");
     // The grace period plus generous slack for a loaded machine.
-    assert!(took < std::time::Duration::from_millis(grace_ms + 7000), "{took:?}");
+    assert!(
+        took < std::time::Duration::from_millis(grace_ms + 7000),
+        "{took:?}"
+    );
     let summary = err
         .lines()
         .find(|l| l.starts_with("kafka: "))
@@ -490,7 +499,10 @@ fn sigterm_during_a_kafka_outage_spools_the_rest_and_exits_0_within_grace() {
     for seg in &segments {
         for line in std::fs::read_to_string(seg.path()).unwrap().lines() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
-            assert!(v["id"].as_u64().is_some() && v["payload"].is_string(), "{line}");
+            assert!(
+                v["id"].as_u64().is_some() && v["payload"].is_string(),
+                "{line}"
+            );
             lines += 1;
         }
     }
@@ -524,10 +536,11 @@ fn a_second_signal_exits_at_once_while_the_flush_hangs() {
         std::fs::read_to_string(&log).unwrap()
     );
     signal(&child, "-TERM");
-    let (code, took) = wait_exit(&mut child, std::time::Duration::from_secs(10)).unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("still running 10 s after the second SIGTERM")
-    });
+    let (code, took) =
+        wait_exit(&mut child, std::time::Duration::from_secs(10)).unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("still running 10 s after the second SIGTERM")
+        });
     let err = std::fs::read_to_string(&log).unwrap();
     println!("second SIGTERM: exit {code:?} after {took:?}");
     assert_eq!(code, Some(143), "{err}");

@@ -671,7 +671,12 @@ impl Stream {
                 "BTC",
                 count("acct-1/fireblocks-main/BTC"),
             ),
-            5 => balance("acct-2", "kraken-main", "USDT", count("acct-2/kraken-main/USDT")),
+            5 => balance(
+                "acct-2",
+                "kraken-main",
+                "USDT",
+                count("acct-2/kraken-main/USDT"),
+            ),
             6 | 7 => {
                 let base = if which == 6 { "BTC" } else { "ETH" };
                 let mut r = reference_price();
@@ -831,7 +836,11 @@ fn verify(got: &[Consumed], sent: &HashMap<String, u64>, runs: &[&str]) -> Verdi
         n_loss_free += seen.len();
     }
     let loss_free_keys = sent.keys().filter(|k| !k.starts_with("tick/")).count();
-    assert_eq!(loss_free.len(), loss_free_keys, "every loss-free key arrived");
+    assert_eq!(
+        loss_free.len(),
+        loss_free_keys,
+        "every loss-free key arrived"
+    );
     let mut n_ticks = 0;
     for (key, seen) in &ticks {
         assert!(
@@ -860,9 +869,7 @@ fn spool_files(dir: &std::path::Path) -> Vec<String> {
 
 async fn timed_send(sink: &KafkaSink, rec: &Record, max: &mut Duration) {
     let started = Instant::now();
-    sink.send(rec)
-        .await
-        .expect("send never fails on an outage");
+    sink.send(rec).await.expect("send never fails on an outage");
     *max = (*max).max(started.elapsed());
 }
 
@@ -907,8 +914,7 @@ async fn a_60s_broker_outage_spools_to_disk_and_loses_nothing() {
     }
     let at_peak = sink.stats();
     assert_eq!(
-        at_peak.delivered,
-        100,
+        at_peak.delivered, 100,
         "nothing delivered while the broker is down"
     );
     assert!(!spool_files(dir.path()).is_empty(), "records are on disk");
@@ -937,7 +943,10 @@ async fn a_60s_broker_outage_spools_to_disk_and_loses_nothing() {
     assert_eq!(stats.spooled_at_shutdown, 0);
     assert_eq!(stats.spool_depth, 0, "{stats:?}");
     assert!(stats.spool_max_depth > during / 3, "{stats:?}");
-    assert!(stats.conflated_ticks > during / 5, "ticks conflated: {stats:?}");
+    assert!(
+        stats.conflated_ticks > during / 5,
+        "ticks conflated: {stats:?}"
+    );
     assert_eq!(stats.delivered, stats.enqueued + stats.drained, "{stats:?}");
     assert_eq!(stats.in_flight, 0);
     assert!(
@@ -1020,7 +1029,10 @@ async fn a_shutdown_during_an_outage_spools_the_rest_and_the_next_run_sends_it_f
     second.close(Duration::from_secs(30)).await.expect("close");
     let s2 = second.stats();
     println!("second run: {s2:?}");
-    assert!(s2.drained >= 200, "the earlier run's spool was sent: {s2:?}");
+    assert!(
+        s2.drained >= 200,
+        "the earlier run's spool was sent: {s2:?}"
+    );
     assert_eq!(s2.spool_depth, 0);
     assert!(spool_files(dir.path()).is_empty());
 

@@ -47,8 +47,8 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::{ClientConfig, RDKafkaLogLevel};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::message::Headers;
+use rdkafka::message::{Header, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{
     BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
 };
@@ -219,7 +219,9 @@ pub struct FailedRecord {
 
 impl FailedRecord {
     fn to_spool(&self) -> SpoolRecord {
-        let text = |b: &Option<Vec<u8>>| String::from_utf8_lossy(b.as_deref().unwrap_or_default()).into_owned();
+        let text = |b: &Option<Vec<u8>>| {
+            String::from_utf8_lossy(b.as_deref().unwrap_or_default()).into_owned()
+        };
         let headers = self
             .headers
             .as_ref()
@@ -382,7 +384,9 @@ impl ProducerContext for SinkContext {
                 // how many records that discards). Loss-free records not on disk yet go to the
                 // spool; price ticks are superseded by the next run's.
                 if ticket.id == 0 {
-                    self.counters.conflated_ticks.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .conflated_ticks
+                        .fetch_add(1, Ordering::Relaxed);
                 } else if !ticket.on_disk {
                     let owned: OwnedMessage = msg.detach();
                     lock(&self.purged).push(FailedRecord {
@@ -500,7 +504,10 @@ impl std::fmt::Debug for KafkaSink {
             .field("topics", &self.topics)
             .field("partitions", &self.partitions)
             .field("run", &self.run)
-            .field("spool", &self.spool.as_ref().map(|s| lock(s).disk.dir().to_owned()))
+            .field(
+                "spool",
+                &self.spool.as_ref().map(|s| lock(s).disk.dir().to_owned()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -519,14 +526,15 @@ fn room(producer: &ThreadedProducer<SinkContext>, max_in_flight: usize) -> usize
 }
 
 fn to_owned_headers(headers: &[(String, String)]) -> OwnedHeaders {
-    headers
-        .iter()
-        .fold(OwnedHeaders::new_with_capacity(headers.len()), |h, (k, v)| {
+    headers.iter().fold(
+        OwnedHeaders::new_with_capacity(headers.len()),
+        |h, (k, v)| {
             h.insert(Header {
                 key: k,
                 value: Some(v.as_str()),
             })
-        })
+        },
+    )
 }
 
 /// Settles delivery reports with the spool, hands spooled records and then conflated ticks to
@@ -542,11 +550,7 @@ fn pump(producer: &ThreadedProducer<SinkContext>, st: &mut SpoolState) -> Result
         while room(producer, st.max_in_flight) > 0 {
             let rec = match st.held.take() {
                 Some(r) => r,
-                None => match st
-                    .disk
-                    .read()
-                    .map_err(|e| spool_error(st.disk.dir(), e))?
-                {
+                None => match st.disk.read().map_err(|e| spool_error(st.disk.dir(), e))? {
                     Some(r) => r,
                     None => break,
                 },
@@ -1033,7 +1037,8 @@ impl KafkaSink {
         }
         let mut st = lock(spool);
         pump(&self.producer, &mut st)?;
-        let mut recs: Vec<SpoolRecord> = lock(&ctx.purged).drain(..).map(|f| f.to_spool()).collect();
+        let mut recs: Vec<SpoolRecord> =
+            lock(&ctx.purged).drain(..).map(|f| f.to_spool()).collect();
         recs.extend(
             lock(&ctx.redo)
                 .drain(..)
@@ -1142,8 +1147,8 @@ impl KafkaSink {
         let mut due = due.into_iter();
         while let Some(entry) = due.next() {
             let r = &entry.record;
-            let mut record = BaseRecord::with_opaque_to(&r.topic, Box::new(r.ticket))
-                .partition(r.partition);
+            let mut record =
+                BaseRecord::with_opaque_to(&r.topic, Box::new(r.ticket)).partition(r.partition);
             if let Some(key) = &r.key {
                 record = record.key(key.as_slice());
             }

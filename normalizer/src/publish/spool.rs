@@ -372,8 +372,7 @@ impl Spool {
     /// segment that has waited `fsync_ms`. Call often; it is cheap when nothing changed.
     pub fn maintain(&mut self) -> io::Result<()> {
         if let Some(w) = &mut self.writer {
-            if w
-                .dirty_since
+            if w.dirty_since
                 .is_some_and(|t| t.elapsed() >= self.fsync && !self.fsync.is_zero())
             {
                 sync_writer(w)?;
