@@ -3,7 +3,9 @@
 //! Kafka delivery design (details in [`kafka`]): an idempotent producer (`acks=all`,
 //! `enable.idempotence=true`) with `message.timeout.ms=0`, so librdkafka retries a record until
 //! it is delivered and never expires it, keeping per-partition order through retries; a full
-//! local queue is backpressure (the sender waits), never a drop; delivery reports are counted
+//! local queue sends loss-free records to a disk spool ([`spool`]) in order and conflates price
+//! ticks (or, without a spool, is backpressure: the sender waits), never a drop; delivery
+//! reports are counted
 //! in a `ProducerContext`, and a record the broker refused is re-sent, or kept for spooling
 //! when no retry can help.
 
