@@ -576,3 +576,116 @@ fn worked_examples_come_out_of_the_running_system() {
     assert_eq!(c5["status"], "MARGIN_CALL");
     assert_eq!(c5["deficit"], "329974.22");
 }
+
+/// Venue faults through the running system (issue 6): Kraken's socket stays up but its data
+/// stops from 3 s (its stream goes STALE within `stale_after_ms`, the connection is replaced,
+/// and its quotes age out of the median as STALE), and Coinbase's clock runs 5 s ahead (its
+/// quotes are excluded as FUTURE_TS). The reference price goes on from the two good sources.
+#[test]
+fn a_stalled_and_a_fast_clock_venue_are_excluded_from_the_reference_price() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("faults.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[[connectors]]
+id = "coinbase"
+kind = "coinbase"
+instruments = ["BTC-USD"]
+sim = true
+sim_faults = { clock_ahead_ms = 5000 }
+
+[[connectors]]
+id = "kraken-spot"
+kind = "kraken"
+instruments = ["BTC/USD"]
+sim = true
+stale_after_ms = 1000
+sim_faults = { stall_every_s = 1000, stall_for_s = 997 }
+
+[[connectors]]
+id = "bitstamp"
+kind = "bitstamp"
+instruments = ["BTCUSD"]
+sim = true
+
+[[connectors]]
+id = "gemini"
+kind = "gemini"
+instruments = ["BTCUSD"]
+sim = true
+
+[reference]
+pairs = ["BTC-USD"]
+
+[reference.params.BTC-USD]
+max_age_ms = 2000
+
+[dashboard]
+enabled = false
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    let o = bin()
+        .args(["run", "--seconds", "9", "--no-summary", "--config"])
+        .arg(&cfg)
+        .arg("--jsonl")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records = read_jsonl(&out);
+    let kraken: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["schema"] == "feed_status.v1" && r["connector"] == "kraken-spot")
+        .collect();
+    let stale = kraken
+        .iter()
+        .find(|s| s["state"] == "STALE")
+        .unwrap_or_else(|| panic!("kraken never went STALE: {kraken:?}"));
+    assert!(
+        stale["reason"].as_str().unwrap().contains("no data"),
+        "{stale}"
+    );
+    let since = schemas::Ts::parse_rfc3339(stale["since"].as_str().unwrap()).unwrap();
+    let last = schemas::Ts::parse_rfc3339(stale["last_data_at"].as_str().unwrap()).unwrap();
+    let after_ms = since.millis_since(last);
+    println!("kraken STALE {after_ms} ms after its last data (stale_after_ms 1000)");
+    assert!((1000..=2000).contains(&after_ms), "{stale}");
+    assert!(
+        kraken
+            .iter()
+            .any(|s| s["state"] == "RECONNECTING" && s["epoch"] == 2),
+        "the silent connection was not replaced: {kraken:?}"
+    );
+    let last_rp = records
+        .iter()
+        .rev()
+        .find(|r| r["schema"] == "reference_price.v1")
+        .expect("reference prices");
+    let reason_of = |connector: &str| {
+        last_rp["constituents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["connector"] == connector)
+            .map(|c| (c["included"].clone(), c["exclusion_reason"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        reason_of("kraken-spot"),
+        (false.into(), "STALE".into()),
+        "{last_rp}"
+    );
+    assert_eq!(
+        reason_of("coinbase"),
+        (false.into(), "FUTURE_TS".into()),
+        "{last_rp}"
+    );
+    for good in ["bitstamp", "gemini"] {
+        assert_eq!(reason_of(good), (true.into(), serde_json::Value::Null));
+    }
+    assert_eq!(last_rp["n_valid"], 2, "{last_rp}");
+    assert!(last_rp["price"].is_string(), "{last_rp}");
+}
