@@ -207,6 +207,13 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             &["http", "https"],
             &mut errors,
         );
+        // Every registered venue defaults to its TLS endpoint; a generic custodian has none.
+        if c.kind == generic_rest::KIND && !c.sim && c.rest_url.is_none() {
+            errors.push(ConfigError::new(
+                format!("{path}.rest_url"),
+                "kind generic_rest has no default endpoint: set rest_url (https://...)",
+            ));
+        }
         if let Some(a) = &c.account {
             if !schemas::ids::is_valid_id(a) {
                 errors.push(ConfigError::new(
