@@ -55,8 +55,7 @@ def main():
     pairs = ["BTC-USD", "USDT-USD"] + [f"{a}-USD" for a in assets]
     out += ["[reference]", "cadence_ms = 1000",
             "pairs = [" + ", ".join(f'"{p}"' for p in pairs) + "]", "",
-            "[assets]", "extra = [" + ", ".join(f'"{a}"' for a in assets) + "]", "",
-            "[dashboard]", "enabled = false", ""]
+            "[assets]", "extra = [" + ", ".join(f'"{a}"' for a in assets) + "]", ""]
     print("\n".join(out))
 
 

@@ -36,7 +36,7 @@ while kill -0 "$pid" 2>/dev/null; do
     t=$(( $(date +%s) - start ))
     samples+=("$rss")
     if [ -z "$warm" ] && [ "$t" -ge "$WARMUP_S" ]; then warm=$rss; fi
-    metrics=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^collateral_quotes_total/ {q+=$2} END {print q+0}' || echo "?")
+    metrics=$( (curl -sf "http://127.0.0.1:$port/metrics" || true) | awk '/^collateral_quotes_total/ {q+=$2} END {print q+0}')
     printf 'soak t=%4ds rss=%7d kB quotes=%s\n' "$t" "$rss" "$metrics"
     for _ in $(seq "$SAMPLE_S"); do
         kill -0 "$pid" 2>/dev/null || break

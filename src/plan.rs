@@ -207,13 +207,6 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             &["http", "https"],
             &mut errors,
         );
-        // Every registered venue defaults to its TLS endpoint; a generic custodian has none.
-        if c.kind == generic_rest::KIND && !c.sim && c.rest_url.is_none() {
-            errors.push(ConfigError::new(
-                format!("{path}.rest_url"),
-                "kind generic_rest has no default endpoint: set rest_url (https://...)",
-            ));
-        }
         if let Some(a) = &c.account {
             if !schemas::ids::is_valid_id(a) {
                 errors.push(ConfigError::new(
@@ -461,6 +454,23 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             .with_valuation(valuation, requirements),
         pairs: pair_set.into_iter().collect(),
     })
+}
+
+/// Errors that matter only to a process that connects (`run`, `check-config`), not to
+/// `replay`, which reads frames from a file: an endpoint a connector cannot do without. Every
+/// registered venue defaults to its TLS endpoint; a generic custodian has none.
+pub fn connect_errors(cfg: &Config) -> Vec<ConfigError> {
+    cfg.connectors
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == generic_rest::KIND && !c.sim && c.rest_url.is_none())
+        .map(|(i, _)| {
+            ConfigError::new(
+                format!("connectors[{i}].rest_url"),
+                "kind generic_rest has no default endpoint: set rest_url (https://...)",
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
