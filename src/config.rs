@@ -460,6 +460,25 @@ mod tests {
         assert_eq!(cfg.reference.cadence_ms, 1000);
     }
 
+    /// The dashboard, health and metrics endpoints share one listener, on loopback unless an
+    /// operator configures otherwise (issue 6: nothing is exposed by default).
+    #[test]
+    fn the_dashboard_and_metrics_listen_on_loopback_by_default() {
+        let minimal = parse("[[connectors]]\nid = \"a\"\nkind = \"binance\"\n").unwrap();
+        for (what, cfg) in [
+            ("a config without [dashboard]", minimal),
+            ("config/default.toml", parse(DEFAULT_CONFIG).unwrap()),
+            (
+                "config/production.example.toml",
+                parse(include_str!("../config/production.example.toml")).unwrap(),
+            ),
+        ] {
+            let addr: std::net::SocketAddr = cfg.dashboard.address.parse().unwrap();
+            assert!(addr.ip().is_loopback(), "{what}: {addr}");
+        }
+        assert_eq!(DashboardConfig::default().address, "127.0.0.1:8080");
+    }
+
     #[test]
     fn every_section_error_is_reported_with_its_path() {
         let text = r#"

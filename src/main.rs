@@ -116,6 +116,19 @@ fn load_config(path: Option<&std::path::Path>) -> Result<(config::Config, String
     }
 }
 
+/// The plan of a process that connects: [`plan::build`]'s errors and [`plan::connect_errors`].
+fn plan_to_connect(cfg: &config::Config) -> Result<plan::Plan, Vec<config::ConfigError>> {
+    let extra = plan::connect_errors(cfg);
+    match plan::build(cfg) {
+        Ok(p) if extra.is_empty() => Ok(p),
+        Ok(_) => Err(extra),
+        Err(mut errors) => {
+            errors.extend(extra);
+            Err(errors)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
@@ -125,7 +138,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match plan::build(&cfg) {
+            match plan_to_connect(&cfg) {
                 Ok(p) => {
                     println!(
                         "{name}: ok ({} connectors, {} pairs)",
@@ -147,7 +160,7 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            let plan = match plan::build(&cfg) {
+            let plan = match plan_to_connect(&cfg) {
                 Ok(p) => p,
                 Err(errors) => {
                     for e in errors {

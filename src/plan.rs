@@ -480,6 +480,23 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
     })
 }
 
+/// Errors that matter only to a process that connects (`run`, `check-config`), not to
+/// `replay`, which reads frames from a file: an endpoint a connector cannot do without. Every
+/// registered venue defaults to its TLS endpoint; a generic custodian has none.
+pub fn connect_errors(cfg: &Config) -> Vec<ConfigError> {
+    cfg.connectors
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == generic_rest::KIND && !c.sim && c.rest_url.is_none())
+        .map(|(i, _)| {
+            ConfigError::new(
+                format!("connectors[{i}].rest_url"),
+                "kind generic_rest has no default endpoint: set rest_url (https://...)",
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

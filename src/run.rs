@@ -103,6 +103,12 @@ fn metrics_text(
         &per(&|s| s.gaps.load(Relaxed)),
     );
     m.family(
+        "collateral_oversized_messages_total",
+        "counter",
+        "WebSocket messages refused for exceeding the size limit (each replaced the connection).",
+        &per(&|s| s.oversized.load(Relaxed)),
+    );
+    m.family(
         "collateral_conflated_total",
         "counter",
         "Quotes replaced by a newer one while the queue was full.",

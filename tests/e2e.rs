@@ -133,6 +133,85 @@ fn check_config_reports_bad_spool_and_shutdown_settings() {
     assert!(stderr(&o).contains("kafka.spool"), "{}", stderr(&o));
 }
 
+#[test]
+fn check_config_reports_more_errors_with_their_paths() {
+    let o = bin()
+        .arg("check-config")
+        .arg(fixture("invalid_more.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    for needle in [
+        "connectors[0].rest_url: kind generic_rest has no default endpoint",
+        "connectors[0].balance_interval_ms: must be >= 1000",
+        "connectors[1].kind: \"bitstamp\" reports no balances: remove the credentials",
+        "connectors[1].sim_faults: only meaningful with sim = true",
+        "connectors[1].stale_after_ms: must be > 0",
+        "connectors[2].rest_url: expected a http or https URL",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert_eq!(err.lines().count(), 6, "{err}");
+}
+
+/// Credentials come only from env vars or files: one written into the config is refused with
+/// its path, exit 2, and its value is never echoed.
+#[test]
+fn a_secret_written_in_the_config_is_refused_and_not_echoed() {
+    for cmd in [
+        &["check-config"][..],
+        &["run", "--seconds", "1", "--config"][..],
+    ] {
+        let o = bin()
+            .args(cmd)
+            .arg(fixture("invalid_inline_secret.toml"))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{cmd:?}");
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert!(
+            all.contains("connectors[0].api_key: unknown field"),
+            "{all}"
+        );
+        for value in ["kEy-inline-5b7d1c9e", "sEcReT-inline-0a8f2e4c6d"] {
+            assert!(!all.contains(value), "{cmd:?} echoed a secret: {all}");
+        }
+    }
+}
+
+/// GETs `path` from 127.0.0.1:`port`, reading for at most `read_for` (SSE never ends).
+fn http_get(port: u16, path: &str, read_for: std::time::Duration) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    while t0.elapsed() < read_for {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(_) => continue,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
         .unwrap()
@@ -594,19 +673,48 @@ decimals = "/decimals"
     ];
     let out = dir.path().join("out.jsonl");
     let cap = dir.path().join("cap.jsonl");
+    let log_out = dir.path().join("stdout.log");
+    let log_err = dir.path().join("stderr.log");
+    let port = free_port();
     let mut cmd = bin();
-    cmd.args(["run", "--seconds", "4", "--no-summary", "--config"])
+    cmd.args(["run", "--seconds", "5", "--no-summary", "--config"])
         .arg(&cfg)
         .arg("--jsonl")
         .arg(&out)
         .arg("--record")
         .arg(&cap)
-        .env("RUST_LOG", "trace");
+        .arg("--dashboard")
+        .arg(format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "trace")
+        // Files, not pipes: trace logging must never block on a full pipe while we read the
+        // dashboard.
+        .stdout(std::fs::File::create(&log_out).unwrap())
+        .stderr(std::fs::File::create(&log_err).unwrap());
     for (k, v) in secrets {
         cmd.env(k, v);
     }
-    let o = cmd.output().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
+    let mut child = cmd.spawn().unwrap();
+    // The dashboard while balances flow: snapshot, metrics and a second of the SSE feed.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let dashboard = [
+        http_get(port, "/snapshot", std::time::Duration::from_secs(2)),
+        http_get(port, "/metrics", std::time::Duration::from_secs(2)),
+        http_get(port, "/events", std::time::Duration::from_secs(1)),
+        http_get(port, "/", std::time::Duration::from_secs(1)),
+    ]
+    .join("\n");
+    let status = child.wait().unwrap();
+    let logs = format!(
+        "{}{}",
+        std::fs::read_to_string(&log_out).unwrap(),
+        std::fs::read_to_string(&log_err).unwrap()
+    );
+    assert!(status.success(), "{logs}");
+    assert!(
+        dashboard.contains("binance-spot") && dashboard.contains("collateral_balance_polls"),
+        "the dashboard served little: {dashboard}"
+    );
+    assert!(dashboard.contains("data: "), "no SSE event in a second");
     let records = std::fs::read_to_string(&out).unwrap();
     // The credentials worked: the simulators checked them and balances flowed.
     assert!(
@@ -616,7 +724,6 @@ decimals = "/decimals"
     assert!(records.contains(r#""source":"house-custody""#));
     let capture = std::fs::read_to_string(&cap).unwrap();
     assert!(capture.contains("rest:/api/v3/account"));
-    let logs = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
     assert!(
         logs.len() > 1000,
         "trace logging produced little output: {}",
@@ -627,6 +734,7 @@ decimals = "/decimals"
             ("logs", &logs),
             ("records", &records),
             ("capture", &capture),
+            ("dashboard", &dashboard),
         ] {
             assert!(!text.contains(value), "{name} leaked into the {what}");
         }
@@ -644,6 +752,43 @@ decimals = "/decimals"
         "{}",
         stderr(&o)
     );
+    // Wrong credentials: the simulator refuses them; the refusal is reported (feed_status
+    // reason, logs) without the key or secret that was refused.
+    let wrong = [
+        ("CT_E2E_BINANCE_KEY", "kEy-wrong-2d4f6a8c0e"),
+        ("CT_E2E_BINANCE_SECRET", "sEcReT-wrong-13579bdf02"),
+        ("CT_E2E_CUSTODY_TOKEN", "tOkEn-wrong-facade0042"),
+    ];
+    let out = dir.path().join("refused.jsonl");
+    let mut cmd = bin();
+    cmd.args([
+        "run",
+        "--seconds",
+        "3",
+        "--no-summary",
+        "--no-dashboard",
+        "--config",
+    ])
+    .arg(&cfg)
+    .arg("--jsonl")
+    .arg(&out)
+    .env("RUST_LOG", "trace");
+    for (k, v) in wrong {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records = std::fs::read_to_string(&out).unwrap();
+    let logs = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    let refusal = records
+        .lines()
+        .find(|l| l.contains(r#""connector":"binance-spot""#) && l.contains(r#""state":"DOWN""#))
+        .unwrap_or_else(|| panic!("no DOWN for refused credentials in {records}"));
+    println!("refused credentials: {refusal}");
+    for (name, value) in wrong {
+        assert!(!records.contains(value), "{name} leaked into a record");
+        assert!(!logs.contains(value), "{name} leaked into the logs");
+    }
 }
 
 /// collateral.md's worked examples out of the running system: a capture of real-format venue
@@ -782,4 +927,117 @@ fn worked_examples_come_out_of_the_running_system() {
     let c5 = &run("9000000")["fund-c4"];
     assert_eq!(c5["status"], "MARGIN_CALL");
     assert_eq!(c5["deficit"], "329974.22");
+}
+
+/// Venue faults through the running system (issue 6): Kraken's socket stays up but its data
+/// stops from 3 s (its stream goes STALE within `stale_after_ms`, the connection is replaced,
+/// and its quotes age out of the median as STALE), and Coinbase's clock runs 5 s ahead (its
+/// quotes are excluded as FUTURE_TS). The reference price goes on from the two good sources.
+#[test]
+fn a_stalled_and_a_fast_clock_venue_are_excluded_from_the_reference_price() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("faults.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[[connectors]]
+id = "coinbase"
+kind = "coinbase"
+instruments = ["BTC-USD"]
+sim = true
+sim_faults = { clock_ahead_ms = 5000 }
+
+[[connectors]]
+id = "kraken-spot"
+kind = "kraken"
+instruments = ["BTC/USD"]
+sim = true
+stale_after_ms = 1000
+sim_faults = { stall_every_s = 1000, stall_for_s = 997 }
+
+[[connectors]]
+id = "bitstamp"
+kind = "bitstamp"
+instruments = ["BTCUSD"]
+sim = true
+
+[[connectors]]
+id = "gemini"
+kind = "gemini"
+instruments = ["BTCUSD"]
+sim = true
+
+[reference]
+pairs = ["BTC-USD"]
+
+[reference.params.BTC-USD]
+max_age_ms = 2000
+
+[dashboard]
+enabled = false
+"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out.jsonl");
+    let o = bin()
+        .args(["run", "--seconds", "9", "--no-summary", "--config"])
+        .arg(&cfg)
+        .arg("--jsonl")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records = read_jsonl(&out);
+    let kraken: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["schema"] == "feed_status.v1" && r["connector"] == "kraken-spot")
+        .collect();
+    let stale = kraken
+        .iter()
+        .find(|s| s["state"] == "STALE")
+        .unwrap_or_else(|| panic!("kraken never went STALE: {kraken:?}"));
+    assert!(
+        stale["reason"].as_str().unwrap().contains("no data"),
+        "{stale}"
+    );
+    let since = schemas::Ts::parse_rfc3339(stale["since"].as_str().unwrap()).unwrap();
+    let last = schemas::Ts::parse_rfc3339(stale["last_data_at"].as_str().unwrap()).unwrap();
+    let after_ms = since.millis_since(last);
+    println!("kraken STALE {after_ms} ms after its last data (stale_after_ms 1000)");
+    assert!((1000..=2000).contains(&after_ms), "{stale}");
+    assert!(
+        kraken
+            .iter()
+            .any(|s| s["state"] == "RECONNECTING" && s["epoch"] == 2),
+        "the silent connection was not replaced: {kraken:?}"
+    );
+    let last_rp = records
+        .iter()
+        .rev()
+        .find(|r| r["schema"] == "reference_price.v1")
+        .expect("reference prices");
+    let reason_of = |connector: &str| {
+        last_rp["constituents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["connector"] == connector)
+            .map(|c| (c["included"].clone(), c["exclusion_reason"].clone()))
+            .unwrap()
+    };
+    assert_eq!(
+        reason_of("kraken-spot"),
+        (false.into(), "STALE".into()),
+        "{last_rp}"
+    );
+    assert_eq!(
+        reason_of("coinbase"),
+        (false.into(), "FUTURE_TS".into()),
+        "{last_rp}"
+    );
+    for good in ["bitstamp", "gemini"] {
+        assert_eq!(reason_of(good), (true.into(), serde_json::Value::Null));
+    }
+    assert_eq!(last_rp["n_valid"], 2, "{last_rp}");
+    assert!(last_rp["price"].is_string(), "{last_rp}");
 }

@@ -55,8 +55,13 @@ pub fn read_lines(
         .filter(|(_, l)| !matches!(l, Ok(s) if s.trim().is_empty()))
         .map(|(i, l)| {
             let l = l.map_err(|e| (i + 1, e.to_string()))?;
-            serde_json::from_str::<CaptureLine>(&l).map_err(|e| (i + 1, e.to_string()))
+            parse_line(&l).map_err(|e| (i + 1, e))
         }))
+}
+
+/// One capture line (a JSON object), or why it is not one.
+pub fn parse_line(line: &str) -> Result<CaptureLine, String> {
+    serde_json::from_str::<CaptureLine>(line).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

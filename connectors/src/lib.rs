@@ -12,6 +12,8 @@ pub mod capture;
 pub mod custodians;
 pub mod decimal;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod outbox;
 pub mod polling;
 pub mod registry;

@@ -384,7 +384,15 @@ async fn poll_once(
             } else {
                 "failed"
             };
-            Some(PollFailure::Other(format!("request {} {kind}", req.path)))
+            // The innermost cause (a refused certificate, a reset) names no URL.
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            Some(PollFailure::Other(format!(
+                "request {} {kind}: {cause}",
+                req.path
+            )))
         })?;
         let status = resp.status().as_u16();
         let retry_after = resp

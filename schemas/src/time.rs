@@ -16,8 +16,10 @@ impl Ts {
     pub const fn from_micros(us: i64) -> Self {
         Ts(us)
     }
+    /// Saturates instead of overflowing: a venue's absurd timestamp becomes the far future
+    /// (excluded as `FUTURE_TS`), never a panic or a wrapped date (found by fuzzing).
     pub const fn from_millis(ms: i64) -> Self {
-        Ts(ms * 1000)
+        Ts(ms.saturating_mul(1000))
     }
     pub const fn micros(self) -> i64 {
         self.0
@@ -41,11 +43,11 @@ impl Ts {
         Some(Ts(dt.with_timezone(&Utc).timestamp_micros()))
     }
     pub fn plus_millis(self, ms: i64) -> Self {
-        Ts(self.0 + ms * 1000)
+        Ts(self.0.saturating_add(ms.saturating_mul(1000)))
     }
     /// Milliseconds from `earlier` to `self` (negative if `earlier` is later).
     pub fn millis_since(self, earlier: Ts) -> i64 {
-        (self.0 - earlier.0).div_euclid(1000)
+        self.0.saturating_sub(earlier.0).div_euclid(1000)
     }
     /// The smallest multiple of `step_ms` that is `>= self`.
     pub fn ceil_to_millis(self, step_ms: i64) -> Ts {
@@ -104,6 +106,16 @@ impl JsonSchema for Ts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_venue_timestamps_saturate_instead_of_overflowing() {
+        let far = Ts::from_millis(i64::MAX / 10);
+        assert_eq!(far, Ts(i64::MAX));
+        assert_eq!(Ts::from_millis(i64::MIN / 10), Ts(i64::MIN));
+        assert_eq!(far.plus_millis(5), far);
+        assert_eq!(far.millis_since(Ts(-1_000_000)), i64::MAX.div_euclid(1000));
+        assert_eq!(Ts::from_millis(1_500).micros(), 1_500_000);
+    }
 
     #[test]
     fn formats_with_microseconds_and_z() {

@@ -41,6 +41,9 @@ pub struct SimFaults {
     /// Phase of both schedules: added to the elapsed time, so two simulators' fault windows
     /// need not coincide.
     pub phase_s: u64,
+    /// The venue's clock runs this many milliseconds ahead of ours: the event times it stamps
+    /// on its frames lie in our future (the reference price excludes them as `FUTURE_TS`).
+    pub clock_ahead_ms: i64,
 }
 
 impl SimFaults {
@@ -81,6 +84,7 @@ mod tests {
             deviate_for_s: 15,
             deviate_bps: 600,
             phase_s: 0,
+            clock_ahead_ms: 0,
         };
         let stalled: Vec<u64> = (0..160).filter(|&t| f.stalled(t)).collect();
         assert_eq!(stalled.first(), Some(&55));
@@ -123,6 +127,10 @@ pub struct SimControl {
     connections: AtomicU64,
     client_messages: AtomicU64,
     data_frames: AtomicU64,
+    truncated: AtomicU64,
+    oversized: AtomicU64,
+    cuts: AtomicU64,
+    clock_ahead_ms: AtomicI64,
 }
 
 impl SimControl {
@@ -135,7 +143,29 @@ impl SimControl {
             connections: AtomicU64::new(0),
             client_messages: AtomicU64::new(0),
             data_frames: AtomicU64::new(0),
+            truncated: AtomicU64::new(0),
+            oversized: AtomicU64::new(0),
+            cuts: AtomicU64::new(0),
+            clock_ahead_ms: AtomicI64::new(0),
         }
+    }
+    /// Send `n` real ticker frames cut off half way (truncated JSON) on the next ticks.
+    pub fn send_truncated(&self, n: u64) {
+        self.truncated.fetch_add(n, Ordering::SeqCst);
+    }
+    /// Send one text frame of `bytes` bytes (valid JSON padding) on the next tick, to test the
+    /// client's message size limit.
+    pub fn send_oversized(&self, bytes: u64) {
+        self.oversized.store(bytes, Ordering::SeqCst);
+    }
+    /// On the next tick, write half of a ticker frame to the socket and close it (TCP FIN in
+    /// the middle of a WebSocket frame), as a connection lost mid-transfer looks.
+    pub fn drop_mid_frame(&self) {
+        self.cuts.fetch_add(1, Ordering::SeqCst);
+    }
+    /// Run the venue's clock this many milliseconds ahead of ours (event times in frames).
+    pub fn set_clock_ahead_ms(&self, ms: i64) {
+        self.clock_ahead_ms.store(ms, Ordering::SeqCst);
     }
     /// Stop sending data while keeping the socket, heartbeats and pongs alive.
     pub fn set_stall(&self, on: bool) {
@@ -290,6 +320,12 @@ pub async fn serve<P: SimProtocol>(proto: P, options: SimOptions) -> std::io::Re
             let options = options.clone();
             tokio::spawn(async move {
                 let _ = tcp.set_nodelay(true);
+                let cut = Arc::new(AtomicBool::new(false));
+                let tcp = CutStream {
+                    inner: tcp,
+                    cut: cut.clone(),
+                    dead: false,
+                };
                 let mut path = String::new();
                 let ws =
                     tokio_tungstenite::accept_hdr_async(tcp, |req: &Request, resp: Response| {
@@ -299,7 +335,7 @@ pub async fn serve<P: SimProtocol>(proto: P, options: SimOptions) -> std::io::Re
                     .await;
                 if let Ok(ws) = ws {
                     ctl.connections.fetch_add(1, Ordering::SeqCst);
-                    connection(&*proto, ws, &path, &options, &ctl, started).await;
+                    connection(&*proto, ws, cut, &path, &options, &ctl, started).await;
                 }
             });
         }
@@ -313,9 +349,63 @@ pub async fn serve<P: SimProtocol>(proto: P, options: SimOptions) -> std::io::Re
     })
 }
 
+/// The simulator's side of a TCP connection, which a test can cut in the middle of a write.
+struct CutStream {
+    inner: tokio::net::TcpStream,
+    /// Set: the next write sends half its bytes, then the stream fails every write.
+    cut: Arc<AtomicBool>,
+    dead: bool,
+}
+
+impl tokio::io::AsyncRead for CutStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for CutStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::Poll;
+        if self.dead {
+            return Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        if buf.len() >= 8 && self.cut.load(Ordering::SeqCst) {
+            let half = buf.len() / 2;
+            let r = Pin::new(&mut self.inner).poll_write(cx, &buf[..half]);
+            if let Poll::Ready(Ok(_)) = r {
+                self.cut.store(false, Ordering::SeqCst);
+                self.dead = true;
+            }
+            return r;
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
 async fn connection<P: SimProtocol>(
     proto: &P,
-    ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
+    ws: tokio_tungstenite::WebSocketStream<CutStream>,
+    cut: Arc<AtomicBool>,
     path: &str,
     options: &SimOptions,
     ctl: &SimControl,
@@ -355,13 +445,36 @@ async fn connection<P: SimProtocol>(
             }
             _ = ticks.tick() => {
                 let elapsed = started.elapsed().as_secs();
+                let ahead = ctl.clock_ahead_ms.load(Ordering::SeqCst) + options.faults.clock_ahead_ms;
                 if ctl.garbage.load(Ordering::SeqCst) > 0 {
                     ctl.garbage.fetch_sub(1, Ordering::SeqCst);
                     vec!["{\"garbage\": [1, 2,".to_owned()]
+                } else if ctl.oversized.load(Ordering::SeqCst) > 0 {
+                    let n = ctl.oversized.swap(0, Ordering::SeqCst) as usize;
+                    vec![format!("{{\"pad\":\"{}\"}}", "x".repeat(n.saturating_sub(10)))]
+                } else if let Some(symbol) = session.symbols.first().cloned().filter(|_| {
+                    ctl.truncated.load(Ordering::SeqCst) > 0 || ctl.cuts.load(Ordering::SeqCst) > 0
+                }) {
+                    session.now = Ts::now().plus_millis(ahead);
+                    let q = model.quote_for(venue, &symbol, session.now, 0);
+                    let frame = q.map(|q| proto.ticker(&symbol, &q, &mut session)).unwrap_or_default();
+                    if ctl.cuts.load(Ordering::SeqCst) > 0 {
+                        ctl.cuts.fetch_sub(1, Ordering::SeqCst);
+                        // The whole frame is handed to the socket, which writes half and fails.
+                        cut.store(true, Ordering::SeqCst);
+                        vec![frame]
+                    } else {
+                        ctl.truncated.fetch_sub(1, Ordering::SeqCst);
+                        let mut half = frame.len() / 2;
+                        while !frame.is_char_boundary(half) {
+                            half -= 1;
+                        }
+                        vec![frame[..half].to_owned()]
+                    }
                 } else if ctl.stall.load(Ordering::SeqCst) || options.faults.stalled(elapsed) {
                     Vec::new()
                 } else {
-                    session.now = Ts::now();
+                    session.now = Ts::now().plus_millis(ahead);
                     let dev = ctl.deviation_bps.load(Ordering::SeqCst) + options.faults.deviation(elapsed);
                     let symbols = session.symbols.clone();
                     let mut frames: Vec<String> = symbols

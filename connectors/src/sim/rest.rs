@@ -90,6 +90,8 @@ pub trait RestSimProtocol: Send + Sync + 'static {
 pub struct RestFaults {
     /// Answer the next N requests with this status (429, 418, 500...) and `Retry-After`.
     queued: Mutex<Vec<(u16, Option<u64>)>>,
+    /// Hold the next N requests this long before answering (a venue that hangs).
+    delays: Mutex<Vec<std::time::Duration>>,
     pub requests: AtomicU64,
     pub refused: AtomicU64,
 }
@@ -100,6 +102,14 @@ impl RestFaults {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((status, retry_after_s));
+    }
+    /// Hold the next request `delay` before answering it (longer than the client's timeout,
+    /// it is a timeout).
+    pub fn delay_next(&self, delay: std::time::Duration) {
+        self.delays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(delay);
     }
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::SeqCst)
@@ -135,6 +145,17 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         body: String::from_utf8_lossy(&body).into_owned(),
     };
     let n = shared.faults.requests.fetch_add(1, Ordering::SeqCst) + 1;
+    let delay = {
+        let mut d = shared
+            .faults
+            .delays
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        (!d.is_empty()).then(|| d.remove(0))
+    };
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     let queued = {
         let mut q = shared
             .faults

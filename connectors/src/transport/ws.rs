@@ -36,6 +36,8 @@ pub struct ConnectorStats {
     pub out_of_order: AtomicU64,
     /// Sequence gaps (and deltas without a snapshot) that replaced the connection.
     pub gaps: AtomicU64,
+    /// Messages refused for exceeding `max_message_bytes` (each costs the connection).
+    pub oversized: AtomicU64,
     pub conflated: Arc<AtomicU64>,
 }
 
@@ -65,10 +67,19 @@ pub struct StreamingConnector {
     /// With no frame at all (not even a heartbeat or pong) for this long the socket is dead.
     pub idle_timeout: Duration,
     pub connect_timeout: Duration,
+    /// Largest WebSocket message (and frame) accepted. A bigger one is refused by the WS
+    /// layer, which cannot resynchronise after it: counted in `oversized`, and the connection
+    /// is replaced.
+    pub max_message_bytes: usize,
     pub backoff: Backoff,
     pub capture: Option<CaptureTx>,
     pub stats: Arc<ConnectorStats>,
 }
+
+/// Default [`StreamingConnector::max_message_bytes`]: 4 MiB, far above any ticker or book
+/// frame of the venues we speak (the largest, an OKX or Bybit snapshot, is a few KiB), and far
+/// below tungstenite's own 64 MiB default, so a runaway peer cannot make us buffer much.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 << 20;
 
 impl StreamingConnector {
     /// Defaults derived from the venue's expected cadence.
@@ -90,6 +101,7 @@ impl StreamingConnector {
             reconnect_after: cadence * 4,
             idle_timeout: Duration::from_secs(30).max(cadence * 4),
             connect_timeout: Duration::from_secs(10),
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             backoff: Backoff::default(),
             capture: None,
             stats: Arc::default(),
@@ -268,6 +280,9 @@ pub async fn run_streaming(
     let symbols = c.symbols.symbols();
     let url = venue.connect_url(&c.ws_url, &symbols);
     let subscribe = venue.subscribe_messages(&symbols);
+    let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(c.max_message_bytes))
+        .max_frame_size(Some(c.max_message_bytes));
     let mut epoch = 0u64;
     let mut reason: Option<String> = None;
     loop {
@@ -286,7 +301,7 @@ pub async fn run_streaming(
         tracing::debug!(connector = %c.id, epoch, "connecting");
         let connected = tokio::select! {
             _ = cancel.cancelled() => break,
-            r = tokio::time::timeout(c.connect_timeout, tokio_tungstenite::connect_async(url.as_str())) => r,
+            r = tokio::time::timeout(c.connect_timeout, tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), false)) => r,
         };
         let ws = match connected {
             Ok(Ok((ws, _))) => ws,
@@ -430,6 +445,13 @@ async fn session(
                         });
                     }
                     Some(Ok(_)) => continue, // ping/pong: tungstenite answers pings itself
+                    Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(e))) => {
+                        ConnectorStats::bump(&c.stats.oversized);
+                        tracing::warn!(connector = %c.id, error = %e, "oversized message refused");
+                        return SessionEnd::Lost(format!(
+                            "message refused: {e} (limit {} bytes)", c.max_message_bytes
+                        ));
+                    }
                     Some(Err(e)) => return SessionEnd::Lost(format!("read failed: {e}")),
                     None => return SessionEnd::Lost("connection closed".into()),
                 };
