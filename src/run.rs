@@ -342,6 +342,8 @@ pub async fn run(
             // poller; REST stays the periodic truth that reconciles it.
             if let Some(stream) = connectors::registry::balance_stream(poller.kind()) {
                 let mut ws_url = c.ws_url.clone();
+                // A session token (Kraken) is fetched from the poller's REST API.
+                let mut stream_rest_url = rest_url.clone();
                 if c.sim {
                     let sim = stream.start_sim(creds.clone()).await.with_context(|| {
                         format!(
@@ -351,6 +353,9 @@ pub async fn run(
                         )
                     })?;
                     ws_url = Some(sim.ws_url.clone());
+                    if sim.rest_url.is_some() {
+                        stream_rest_url = sim.rest_url.clone();
+                    }
                     sims.push(sim);
                 }
                 let bsc = connectors::balance_stream::BalanceStreamConnector {
@@ -359,6 +364,7 @@ pub async fn run(
                     venue: stream,
                     ws_url,
                     creds: creds.clone(),
+                    rest_url: stream_rest_url,
                     capture: capture_tx.clone(),
                 };
                 tracker.spawn(connectors::balance_stream::run_balance_stream(

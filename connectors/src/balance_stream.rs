@@ -6,15 +6,16 @@
 //! reconciles them (a missed push is corrected at the next poll). Both emit
 //! `Observation::Balance` with the same connector index, so downstream the latest one wins.
 
-use crate::auth::{AuthError, Credentials};
+use crate::auth::{AuthError, Credentials, Secret};
 use crate::error::ParseError;
 use crate::outbox::Outbox;
-use crate::polling::ParsedBalance;
+use crate::polling::{ParsedBalance, RestRequest};
 use crate::sim::SimFuture;
 use crate::traits::{FrameKind, PingPolicy};
 use crate::transport::Backoff;
 use futures_util::{SinkExt, StreamExt};
 use schemas::{BalanceObs, FeedState, FeedStatus, FeedStatusSchema, Observation, Ts};
+use std::borrow::Cow;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -44,7 +45,120 @@ pub trait BalanceStream: Send + Sync + 'static {
         emit: &mut dyn FnMut(ParsedBalance<'_>),
     ) -> Result<FrameKind, ParseError>;
     /// Starts the venue's private-stream simulator on 127.0.0.1:0, accepting `creds` only.
+    /// A venue with a [`Self::token_request`] serves that endpoint too (`SimHandle::rest_url`).
     fn start_sim(&self, creds: Credentials) -> SimFuture;
+
+    // Optional steps, for venues whose private stream needs more than static frames.
+
+    /// A signed REST request made before every connection whose reply holds a session token
+    /// (Kraken's `GetWebSocketsToken`), sent to the connector's REST URL (by default the
+    /// polling kind's). `None` (the default): no request, the stream signs its own frames.
+    fn token_request(
+        &self,
+        creds: &Credentials,
+        now: Ts,
+    ) -> Result<Option<RestRequest>, AuthError> {
+        let _ = (creds, now);
+        Ok(None)
+    }
+    /// Pure: the token in the reply to [`Self::token_request`]; a refusal is
+    /// `ParseError::Venue` with the venue's message.
+    fn parse_token(&self, body: &str) -> Result<Secret, ParseError> {
+        Err(ParseError::Unknown {
+            venue: self.kind(),
+            payload: crate::error::excerpt(body),
+        })
+    }
+    /// The subscribe frames of a connection that fetched `token` (default:
+    /// [`Self::subscribe_messages`]). Never logged: they carry the token.
+    fn subscribe_messages_with_token(&self, token: &Secret) -> Vec<String> {
+        let _ = token;
+        self.subscribe_messages()
+    }
+    /// `frame` with any session credential the venue sends back cut out (Deribit's
+    /// `access_token` and `refresh_token` in the `public/auth` reply), before it is recorded
+    /// or reported. API key and secret are redacted by the loop whatever this returns.
+    fn redact_frame<'a>(&self, frame: &'a str) -> Cow<'a, str> {
+        Cow::Borrowed(frame)
+    }
+}
+
+/// `text` without the credentials, the session token or any session credential the venue
+/// echoed (see [`BalanceStream::redact_frame`]).
+pub fn redact_all<'a>(
+    venue: &dyn BalanceStream,
+    text: &'a str,
+    creds: &Credentials,
+    token: Option<&Secret>,
+) -> Cow<'a, str> {
+    let mut out = match venue.redact_frame(text) {
+        Cow::Borrowed(t) => crate::auth::redact(t, creds),
+        Cow::Owned(t) => Cow::Owned(crate::auth::redact(&t, creds).into_owned()),
+    };
+    if let Some(tok) = token.map(Secret::expose).filter(|t| t.len() >= 4) {
+        if out.contains(tok) {
+            out = Cow::Owned(out.replace(tok, "<redacted>"));
+        }
+    }
+    out
+}
+
+/// How long the token request may take.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fetches the session token of a venue that needs one; `Ok(None)` for venues that do not.
+async fn fetch_token(
+    venue: &dyn BalanceStream,
+    client: &reqwest::Client,
+    rest_url: &str,
+    creds: &Credentials,
+) -> Result<Option<Secret>, End> {
+    let req = venue
+        .token_request(creds, Ts::now())
+        .map_err(|e| End::Refused(format!("auth failed: token request: {e}")))?;
+    let Some(req) = req else { return Ok(None) };
+    let url = format!("{}{}", rest_url.trim_end_matches('/'), req.path_and_query());
+    let method = reqwest::Method::from_bytes(req.method.as_bytes())
+        .map_err(|e| End::Lost(format!("token request: {e}")))?;
+    let mut rb = client.request(method, &url);
+    for (k, v) in &req.headers {
+        rb = rb.header(k.as_str(), v.as_str());
+    }
+    if !req.body.is_empty() {
+        rb = rb.body(req.body.clone());
+    }
+    // reqwest's errors name the URL; only the path is reported.
+    let resp = rb.send().await.map_err(|e| {
+        End::Lost(format!(
+            "token request {} failed: {}",
+            req.path,
+            e.without_url()
+        ))
+    })?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .text()
+        .await
+        .map_err(|e| End::Lost(format!("token reply {}: {}", req.path, e.without_url())))?;
+    match venue.parse_token(&body) {
+        Ok(t) if status == 200 => Ok(Some(t)),
+        Ok(_) => Err(End::Lost(format!(
+            "token request {}: http {status}",
+            req.path
+        ))),
+        Err(ParseError::Venue { message, .. }) => Err(End::Refused(format!(
+            "auth failed: token refused: {}",
+            redact_all(venue, &message, creds, None)
+        ))),
+        Err(e) => {
+            let e = redact_all(venue, &e.to_string(), creds, None).into_owned();
+            Err(if matches!(status, 401 | 403) {
+                End::Refused(format!("auth failed: token refused: http {status}: {e}"))
+            } else {
+                End::Lost(format!("token reply {}: http {status}: {e}", req.path))
+            })
+        }
+    }
 }
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -103,6 +217,9 @@ pub struct BalanceStreamConnector {
     /// Endpoint override (a simulator, a testnet); `None` = the venue's default.
     pub ws_url: Option<String>,
     pub creds: Credentials,
+    /// REST base URL of [`BalanceStream::token_request`] (a simulator, a testnet); `None` =
+    /// the default REST URL of the polling venue of the same kind.
+    pub rest_url: Option<String>,
     /// Where received frames are recorded (channel [`CAPTURE_CHANNEL`]), credentials redacted.
     pub capture: Option<crate::capture::CaptureTx>,
 }
@@ -120,10 +237,23 @@ pub async fn run_balance_stream(
         venue,
         ws_url,
         creds,
+        rest_url,
         capture,
     } = c;
     let id = id.as_str();
     let url = ws_url.unwrap_or_else(|| venue.default_ws_url().to_owned());
+    let rest_url = rest_url.unwrap_or_else(|| {
+        crate::registry::polling(venue.kind())
+            .map(|p| p.default_rest_url().to_owned())
+            .unwrap_or_default()
+    });
+    let client = match reqwest::Client::builder().timeout(TOKEN_TIMEOUT).build() {
+        Ok(cl) => cl,
+        Err(e) => {
+            tracing::error!(connector = %id, error = %e, "cannot build an HTTP client");
+            return;
+        }
+    };
     let mut backoff = Backoff::default();
     let mut status = Status {
         connector: id.to_owned(),
@@ -145,18 +275,29 @@ pub async fn run_balance_stream(
             return;
         }
         tracing::debug!(connector = %id, epoch = status.epoch, "balance stream connecting");
-        let connected = tokio::select! {
+        // A fresh session token per connection, for venues that need one (Kraken: "obtain a
+        // fresh token on each connection"); the others skip this.
+        let token = tokio::select! {
             _ = cancel.cancelled() => break,
-            r = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url.as_str())) => r,
+            t = fetch_token(venue, &client, &rest_url, &creds) => t,
+        };
+        let connected = match token {
+            Err(end) => Err(end),
+            Ok(token) => tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url.as_str())) => Ok((token, r)),
+            },
         };
         let end = match connected {
-            Ok(Ok((ws, _))) => {
+            Err(end) => end,
+            Ok((token, Ok(Ok((ws, _))))) => {
                 tracing::info!(connector = %id, epoch = status.epoch, "balance stream connected");
                 let mut s = Session {
                     id,
                     index,
                     venue,
                     creds: &creds,
+                    token: token.as_ref(),
                     capture: capture.as_ref(),
                     status: &mut status,
                     backoff: &mut backoff,
@@ -165,8 +306,8 @@ pub async fn run_balance_stream(
                 };
                 s.run(ws).await
             }
-            Ok(Err(e)) => End::Lost(format!("connect failed: {e}")),
-            Err(_) => End::Lost(format!(
+            Ok((_, Ok(Err(e)))) => End::Lost(format!("connect failed: {e}")),
+            Ok((_, Err(_))) => End::Lost(format!(
                 "connect timed out after {} ms",
                 CONNECT_TIMEOUT.as_millis()
             )),
@@ -219,6 +360,8 @@ struct Session<'a> {
     index: u32,
     venue: &'static dyn BalanceStream,
     creds: &'a Credentials,
+    /// This connection's session token, if the venue needs one.
+    token: Option<&'a Secret>,
     capture: Option<&'a crate::capture::CaptureTx>,
     status: &'a mut Status,
     backoff: &'a mut Backoff,
@@ -270,7 +413,10 @@ impl Session<'_> {
         let auth = venue
             .auth_messages(self.creds, Ts::now())
             .map_err(|e| End::Refused(format!("auth failed: {e}")))?;
-        let subscribe = venue.subscribe_messages();
+        let subscribe = match self.token {
+            Some(t) => venue.subscribe_messages_with_token(t),
+            None => venue.subscribe_messages(),
+        };
         let mut phase = if auth.is_empty() {
             Self::send_all(&mut sink, &subscribe, "subscribe").await?;
             Phase::Subscribe(subscribe.len())
@@ -332,7 +478,7 @@ impl Session<'_> {
                             venue: venue.kind().to_owned(),
                             received_at: now,
                             channel: CAPTURE_CHANNEL.to_owned(),
-                            frame: crate::auth::redact(text.as_str(), self.creds).into_owned(),
+                            frame: redact_all(venue, text.as_str(), self.creds, self.token).into_owned(),
                             epoch: self.status.epoch,
                         };
                         let _ = cap.send(line).await;
@@ -359,7 +505,7 @@ impl Session<'_> {
                             }
                         }
                         Ok(FrameKind::VenueError(e)) => {
-                            let e = crate::auth::redact(&e, self.creds).into_owned();
+                            let e = redact_all(venue, &e, self.creds, self.token).into_owned();
                             match phase {
                                 Phase::Auth(_) => {
                                     return Err(End::Refused(if e.contains("auth failed") {

@@ -181,6 +181,7 @@ fn start(url: &str, creds: Credentials, index: u32) -> Run {
                 venue: &BybitWalletStream,
                 ws_url: Some(url),
                 creds,
+                rest_url: None,
                 capture: None,
             },
             Outbox::new(tx, Default::default()),

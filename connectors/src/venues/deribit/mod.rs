@@ -18,7 +18,10 @@
 
 pub mod parse;
 pub mod sim;
+pub mod stream;
 pub mod wire;
+
+pub use stream::DeribitPortfolioStream;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
@@ -38,6 +41,9 @@ pub const HEARTBEAT_INTERVAL_S: u64 = 10;
 pub const ID_SET_HEARTBEAT: u64 = 1;
 pub const ID_SUBSCRIBE: u64 = 2;
 pub const ID_TEST: u64 = 3;
+/// Ids of the private balance stream's requests ([`stream::DeribitPortfolioStream`]).
+pub const ID_AUTH: u64 = 4;
+pub const ID_PRIVATE_SUBSCRIBE: u64 = 5;
 
 /// The answer to a `test_request`. The id is constant because the parser is pure and keeps no
 /// counter; JSON-RPC only needs it to match replies, and Deribit does not check uniqueness.

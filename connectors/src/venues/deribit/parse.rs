@@ -82,6 +82,8 @@ fn refusal(e: &RpcError<'_>, id: Option<&RawValue>) -> String {
         Some(ID_SET_HEARTBEAT) => "public/set_heartbeat",
         Some(ID_SUBSCRIBE) => "public/subscribe",
         Some(ID_TEST) => "public/test",
+        Some(super::ID_AUTH) => "public/auth",
+        Some(super::ID_PRIVATE_SUBSCRIBE) => "private/subscribe",
         _ => id.unwrap_or("request"),
     };
     let code = e.code.map_or_else(|| "?".to_owned(), |c| c.to_string());
@@ -133,15 +135,92 @@ pub fn parse_account_summaries(
                 body,
             ));
         };
-        out.push(crate::polling::ParsedBalance {
-            venue_asset: currency,
-            total,
-            as_of,
-            ..Default::default()
-        });
+        out.push(summary_balance(currency, total, as_of));
     }
     for b in out {
         emit(b);
     }
     Ok(None)
+}
+
+/// The balance of one currency summary, shared by REST and the `user.portfolio` stream so both
+/// map the same fields the same way (see [`parse_account_summaries`]).
+fn summary_balance<'a>(
+    currency: std::borrow::Cow<'a, str>,
+    total: rust_decimal::Decimal,
+    as_of: Option<Ts>,
+) -> crate::polling::ParsedBalance<'a> {
+    crate::polling::ParsedBalance {
+        venue_asset: currency,
+        total,
+        as_of,
+        ..Default::default()
+    }
+}
+
+/// One frame of the private stream (`user.portfolio.{currency}` after `public/auth`) ->
+/// the currency's balance, mapped as [`parse_account_summaries`] maps a summary (`total` =
+/// `balance`; the notification has no timestamp, so `as_of` is `None`).
+/// Replies to `public/auth`, `public/set_heartbeat` and `private/subscribe` are `Control` (the
+/// loop's acks); the `public/test` reply, heartbeats and other notifications are `Heartbeat`;
+/// a `test_request` is answered through `Respond`; an error reply is a `VenueError` naming the
+/// request (`public/auth: code 13009: unauthorized`).
+pub fn parse_portfolio_stream(
+    frame: &str,
+    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+) -> Result<FrameKind, ParseError> {
+    let f: super::wire::PrivateFrame<'_> =
+        serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;
+    if let Some(e) = &f.error {
+        return Ok(FrameKind::VenueError(refusal(e, f.id)));
+    }
+    match f.method.as_deref() {
+        Some("subscription") => {
+            let Some(p) = f.params else {
+                return Err(ParseError::malformed(
+                    KIND,
+                    "notification without params",
+                    frame,
+                ));
+            };
+            if !p
+                .channel
+                .as_deref()
+                .is_some_and(|c| c.starts_with("user.portfolio."))
+            {
+                return Ok(FrameKind::Heartbeat);
+            }
+            let Some(data) = p.data else {
+                return Err(ParseError::malformed(KIND, "portfolio without data", frame));
+            };
+            let s: super::wire::Portfolio<'_> = serde_json::from_str(data.get())
+                .map_err(|e| ParseError::malformed(KIND, e, frame))?;
+            let (Some(currency), Some(total)) = (s.currency, s.balance) else {
+                return Err(ParseError::malformed(
+                    KIND,
+                    "portfolio without currency or balance",
+                    frame,
+                ));
+            };
+            emit(summary_balance(currency, total, None));
+            Ok(FrameKind::Data)
+        }
+        Some("heartbeat") => match f.params.and_then(|p| p.kind).as_deref() {
+            Some("test_request") => Ok(FrameKind::Respond(TEST_REPLY.to_owned())),
+            Some("heartbeat") => Ok(FrameKind::Heartbeat),
+            _ => Err(ParseError::malformed(
+                KIND,
+                "heartbeat of unknown type",
+                frame,
+            )),
+        },
+        Some(_) => Ok(FrameKind::Heartbeat),
+        // Our answer to a test_request comes back as a reply too: not an ack.
+        None if f.id.is_some_and(|i| i.get() == ID_TEST.to_string()) => Ok(FrameKind::Heartbeat),
+        None if f.result.is_some() || f.id.is_some() => Ok(FrameKind::Control),
+        None => Err(ParseError::Unknown {
+            venue: KIND,
+            payload: excerpt(frame),
+        }),
+    }
 }

@@ -388,3 +388,172 @@ pub fn summaries_body(now: schemas::Ts) -> String {
         summaries.join(",")
     )
 }
+
+/// Deribit's private side of the WebSocket API for balances: `public/auth` with
+/// `client_signature`, checked as Deribit does (the client id, the timestamp within
+/// [`SIGNATURE_VALID_MS`], the HMAC over `timestamp\nnonce\ndata`, a nonce never reused), then
+/// `private/subscribe` to `user.portfolio.{any|btc|eth|usdc|usdt}` (refused before auth with
+/// `13009 unauthorized`), and a `user.portfolio` notification per tick for the next currency
+/// of [`SIM_SUMMARIES`] (the REST side's numbers). Heartbeats and `public/test` as
+/// [`DeribitSim`].
+pub struct DeribitPrivateSim {
+    credentials: crate::auth::Credentials,
+    public: DeribitSim,
+    nonces: std::sync::Mutex<std::collections::VecDeque<(i64, String)>>,
+    /// Notifications sent, to push the currencies in turn.
+    pushes: std::sync::atomic::AtomicUsize,
+}
+
+impl DeribitPrivateSim {
+    pub fn new(credentials: crate::auth::Credentials) -> Self {
+        DeribitPrivateSim {
+            credentials,
+            public: DeribitSim::default(),
+            nonces: Default::default(),
+            pushes: Default::default(),
+        }
+    }
+
+    /// `Ok(())` or Deribit's error for a `public/auth` request's params.
+    fn check_auth(&self, params: &Value, now_ms: i64) -> Result<(), (&'static str, Value)> {
+        let (Ok(id), Ok(secret)) = (self.credentials.key(), self.credentials.secret()) else {
+            return Err(error(11094, "internal_server_error"));
+        };
+        if params["grant_type"] != "client_signature" {
+            return Err(error(-32602, "Invalid params"));
+        }
+        let (Some(client_id), Some(ts), Some(sig), Some(nonce)) = (
+            params["client_id"].as_str(),
+            params["timestamp"].as_i64(),
+            params["signature"].as_str(),
+            params["nonce"].as_str(),
+        ) else {
+            return Err(error(-32602, "Invalid params"));
+        };
+        let data = params["data"].as_str().unwrap_or("");
+        if !crate::auth::sign::same(client_id, id) {
+            return Err(error(13004, "invalid_credentials"));
+        }
+        if !(-SIGNATURE_VALID_MS..=SIGNATURE_VALID_MS).contains(&(now_ms - ts)) {
+            return Err(error(13009, "unauthorized"));
+        }
+        let expected = super::signature(secret, ts, nonce, data);
+        if !crate::auth::sign::same(&expected, &sig.to_ascii_lowercase()) {
+            return Err(error(13009, "unauthorized"));
+        }
+        let mut seen = self.nonces.lock().unwrap_or_else(|e| e.into_inner());
+        while seen
+            .front()
+            .is_some_and(|(t, _)| now_ms - t > SIGNATURE_VALID_MS)
+        {
+            seen.pop_front();
+        }
+        if seen.iter().any(|(_, n)| n == nonce) {
+            return Err(error(13009, "unauthorized"));
+        }
+        seen.push_back((ts, nonce.to_owned()));
+        Ok(())
+    }
+
+    /// One `user.portfolio` notification, fields as in the nautilus capture.
+    fn portfolio(channel: &str, summary: &[&str; 8]) -> String {
+        let [cur, bal, eq, avail, margin, im, mm, withdraw] = summary;
+        format!(
+            r#"{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"{channel}","data":{{"total_maintenance_margin_usd":0.0,"projected_initial_margin":{im},"fee_balance":0.0,"projected_maintenance_margin":{mm},"session_upl":0.0,"initial_margin":{im},"margin_balance":{margin},"balance":{bal},"maintenance_margin":{mm},"additional_reserve":0.0,"locked_balance":0.0,"options_value":0.0,"margin_model":"segregated_sm","portfolio_margining_enabled":false,"available_funds":{avail},"cross_collateral_enabled":false,"spot_reserve":0.0,"session_rpl":0.0,"available_withdrawal_funds":{withdraw},"equity":{eq},"total_pl":0.0,"currency":"{cur}"}}}}}}"#
+        )
+    }
+}
+
+/// The currencies a `user.portfolio.*` channel covers (`any`: all).
+fn portfolio_currency(channel: &str) -> Option<&str> {
+    let c = channel.strip_prefix("user.portfolio.")?;
+    (c == "any" || SIM_SUMMARIES.iter().any(|s| s[0].eq_ignore_ascii_case(c))).then_some(c)
+}
+
+impl SimProtocol for DeribitPrivateSim {
+    fn venue(&self) -> &'static dyn StreamingVenue {
+        &super::Deribit
+    }
+
+    fn on_connect(&self, _path: &str, _session: &mut SimSession) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn on_text(&self, text: &str, session: &mut SimSession) -> Vec<String> {
+        let Ok(req) = serde_json::from_str::<Value>(text) else {
+            return vec![reply(&Value::Null, error(-32700, "Parse error"), session)];
+        };
+        let id = req.get("id").cloned().unwrap_or(Value::Null);
+        let params = &req["params"];
+        let outcome = match req["method"].as_str() {
+            Some("public/auth") => match self.check_auth(params, session.now.millis()) {
+                Ok(()) => {
+                    session.authenticated = true;
+                    let token = |n| {
+                        format!(
+                            "{}.{}",
+                            session.now.millis(),
+                            crate::auth::sign::random_hex(n)
+                        )
+                    };
+                    (
+                        "result",
+                        json!({
+                            "access_token": token(40),
+                            "expires_in": 31_536_000,
+                            "refresh_token": token(40),
+                            "scope": "connection mainaccount",
+                            "enabled_features": [],
+                            "token_type": "bearer"
+                        }),
+                    )
+                }
+                Err(e) => e,
+            },
+            Some("private/subscribe") if !session.authenticated => error(13009, "unauthorized"),
+            Some("private/subscribe") => {
+                let mut subscribed = Vec::new();
+                for ch in params["channels"].as_array().into_iter().flatten() {
+                    let Some(ch) = ch.as_str() else { continue };
+                    if portfolio_currency(ch).is_some() {
+                        if !session.streams.iter().any(|s| s == ch) {
+                            session.streams.push(ch.to_owned());
+                        }
+                        subscribed.push(ch.to_owned());
+                    }
+                }
+                ("result", json!(subscribed))
+            }
+            _ => return self.public.on_text(text, session),
+        };
+        vec![reply(&id, outcome, session)]
+    }
+
+    fn heartbeat(&self, session: &mut SimSession) -> Option<String> {
+        self.public.heartbeat(session)
+    }
+
+    fn ticker(&self, _symbol: &str, _q: &SimQuote, _session: &mut SimSession) -> String {
+        String::new() // no tickers on this connection
+    }
+
+    fn on_tick(&self, session: &mut SimSession) -> Vec<String> {
+        let channels = session.streams.clone();
+        let mut out = Vec::new();
+        for ch in channels {
+            let Some(cur) = portfolio_currency(&ch) else {
+                continue;
+            };
+            let matching: Vec<_> = SIM_SUMMARIES
+                .iter()
+                .filter(|s| cur == "any" || s[0].eq_ignore_ascii_case(cur))
+                .collect();
+            // One currency per tick, in turn (Deribit pushes a currency when it changes).
+            let n = self
+                .pushes
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            out.push(Self::portfolio(&ch, matching[n % matching.len()]));
+        }
+        out
+    }
+}

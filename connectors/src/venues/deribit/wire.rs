@@ -220,3 +220,36 @@ pub struct CurrencySummary<'a> {
     #[serde(default, deserialize_with = "opt_number")]
     pub maintenance_margin: Option<Decimal>,
 }
+
+/// A frame of the private balance stream: a `user.portfolio.*` notification, a heartbeat, or
+/// a reply (`public/auth`, `public/set_heartbeat`, `private/subscribe`, `public/test`).
+/// `params.data` stays raw until the channel says what it is.
+///
+/// Notification (nautilus capture `ws_private_user_portfolio_nautilus.json`, abridged):
+/// `{"jsonrpc":"2.0","method":"subscription","params":{"channel":"user.portfolio.any","data":{...,"balance":55.00055,...,"equity":55.00055,...,"currency":"USDT",...}}}`
+#[derive(Debug, Deserialize)]
+pub struct PrivateFrame<'a> {
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub method: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub params: Option<PrivateParams<'a>>,
+    #[serde(default, borrow)]
+    pub id: Option<&'a RawValue>,
+    pub result: Option<IgnoredAny>,
+    #[serde(default, borrow)]
+    pub error: Option<RpcError<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PrivateParams<'a> {
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub channel: Option<Cow<'a, str>>,
+    #[serde(default, rename = "type", borrow, deserialize_with = "opt_cow")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub data: Option<&'a RawValue>,
+}
+
+/// `user.portfolio.{currency}` data: the same per-currency summary as
+/// `private/get_account_summaries` ([`CurrencySummary`]), read with the same fields.
+pub type Portfolio<'a> = CurrencySummary<'a>;

@@ -7,7 +7,10 @@
 
 pub mod parse;
 pub mod sim;
+pub mod stream;
 pub mod wire;
+
+pub use stream::KrakenBalanceStream;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};

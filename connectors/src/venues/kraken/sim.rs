@@ -71,11 +71,19 @@ impl SimProtocol for KrakenSim {
 /// HMAC-SHA512 over the exact body and an increasing `nonce`, refusing as Kraken does: HTTP 200
 /// with `{"error":["EAPI:Invalid key"],"result":{}}` (`EAPI:Invalid signature`,
 /// `EAPI:Invalid nonce`), marked as refusals for the fault counters.
+///
+/// It also serves `POST /0/private/GetWebSocketsToken` with the same checks, issuing tokens the
+/// private WebSocket simulator ([`KrakenPrivateSim`]) sharing [`Self::tokens`] accepts.
 #[derive(Default)]
 pub struct KrakenRestSim {
     /// The last accepted nonce of the (one) key: Kraken refuses one that is not larger.
     last_nonce: std::sync::Mutex<i64>,
+    /// WebSocket tokens issued so far.
+    pub tokens: Tokens,
 }
+
+/// WebSocket tokens issued by the REST side, checked by the WebSocket side.
+pub type Tokens = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
 
 /// The simulated account (Kraken codes; live BalanceEx quotes its numbers, 4 decimals for fiat,
 /// 10 for XBT/ETH, 8 for most tokens). `XBT.M` is BTC in opt-in rewards, `DOT.S` staked DOT.
@@ -98,7 +106,8 @@ impl crate::sim::rest::RestSimProtocol for KrakenRestSim {
         let err =
             |status, msg: &str| R::json(status, json!({"error": [msg], "result": {}}).to_string());
         let refuse = |msg: &str| err(200, msg).refusal();
-        if req.path != super::BALANCE_EX_PATH || req.method != "POST" {
+        let token_path = super::stream::WS_TOKEN_PATH;
+        if (req.path != super::BALANCE_EX_PATH && req.path != token_path) || req.method != "POST" {
             return err(404, "EGeneral:Unknown method");
         }
         let (Ok(key), Ok(secret)) = (ctx.credentials.key(), ctx.credentials.secret()) else {
@@ -135,10 +144,193 @@ impl crate::sim::rest::RestSimProtocol for KrakenRestSim {
             }
             *last = n;
         }
+        if req.path == token_path {
+            // Kraken's tokens are 43 characters of base64; any unguessable string will do here.
+            let token = crate::auth::sign::random_hex(22);
+            self.tokens
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(token.clone());
+            return R::json(
+                200,
+                json!({"error": [], "result": {"token": token, "expires": 900}}).to_string(),
+            );
+        }
         let result: serde_json::Map<String, serde_json::Value> = SIM_BALANCES
             .iter()
             .map(|(a, b, h)| ((*a).to_owned(), json!({"balance": b, "hold_trade": h})))
             .collect();
         R::json(200, json!({"error": [], "result": result}).to_string())
     }
+}
+
+/// The simulated account as the `balances` channel shows it: (asset, wallet type, wallet id,
+/// balance). The spot wallets hold [`SIM_BALANCES`]' numbers under the v2 codes (XXBT is BTC,
+/// ZUSD is USD), so REST and WS agree; `XBT.M` and `DOT.S` are earn wallets here.
+pub const SIM_WS_BALANCES: &[(&str, &str, &str, &str)] = &[
+    ("BTC", "spot", "main", "12.5000000000"),
+    ("BTC", "earn", "flex", "0.2500000000"),
+    ("USD", "spot", "main", "1500000.0000"),
+    ("ETH", "spot", "main", "300.0000000000"),
+    ("USDT", "spot", "main", "250000.00000000"),
+    ("DOT", "earn", "bonded", "1000.0000000000"),
+];
+
+/// Kraken's private v2 socket (`ws-auth.kraken.com/v2`): `status` on connect; `subscribe` to
+/// `balances` accepted only with a token the REST side issued (else Kraken's
+/// `ESession:Invalid session`), answered by the ack and a snapshot of [`SIM_WS_BALANCES`];
+/// then one ledger update per tick (an asset's spot wallet, its absolute `balance`), a
+/// `heartbeat` every heartbeat tick once subscribed, `pong` to `ping`. Numbers are JSON
+/// numbers written from the decimal's text.
+pub struct KrakenPrivateSim {
+    pub tokens: Tokens,
+}
+
+impl KrakenPrivateSim {
+    fn snapshot(&self) -> String {
+        let mut assets: Vec<&str> = Vec::new();
+        for (a, ..) in SIM_WS_BALANCES {
+            if !assets.contains(a) {
+                assets.push(a);
+            }
+        }
+        let items: Vec<String> = assets
+            .iter()
+            .map(|asset| {
+                let ws: Vec<_> = SIM_WS_BALANCES.iter().filter(|w| w.0 == *asset).collect();
+                let total: rust_decimal::Decimal = ws
+                    .iter()
+                    .filter_map(|w| w.3.parse::<rust_decimal::Decimal>().ok())
+                    .sum();
+                let wallets: Vec<String> = ws
+                    .iter()
+                    .map(|(_, t, id, b)| format!(r#"{{"type":"{t}","id":"{id}","balance":{b}}}"#))
+                    .collect();
+                format!(
+                    r#"{{"asset":"{asset}","asset_class":"currency","balance":{total},"wallets":[{}]}}"#,
+                    wallets.join(",")
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"channel":"balances","data":[{}],"type":"snapshot","sequence":1}}"#,
+            items.join(",")
+        )
+    }
+
+    /// A ledger entry of the next spot wallet in turn: a zero-amount `adjustment`, so the
+    /// balance stays the REST side's.
+    fn update(session: &mut SimSession) -> String {
+        let spot: Vec<_> = SIM_WS_BALANCES.iter().filter(|w| w.1 == "spot").collect();
+        let n = session.next_seq();
+        let (asset, t, id, balance) = spot[(n as usize) % spot.len()];
+        let ts = session.now.to_string();
+        format!(
+            r#"{{"channel":"balances","type":"update","data":[{{"ledger_id":"SIM{n:05}-LEDGR-ENTRY","ref_id":"SIM{n:05}-REFID-ENTRY","timestamp":"{ts}","type":"adjustment","asset":"{asset}","asset_class":"currency","category":"adjustment","wallet_type":"{t}","wallet_id":"{id}","amount":0,"fee":0,"balance":{balance}}}],"sequence":{}}}"#,
+            n + 2
+        )
+    }
+}
+
+impl SimProtocol for KrakenPrivateSim {
+    fn venue(&self) -> &'static dyn StreamingVenue {
+        &super::Kraken
+    }
+
+    fn on_connect(&self, path: &str, session: &mut SimSession) -> Vec<String> {
+        KrakenSim.on_connect(path, session)
+    }
+
+    fn on_text(&self, text: &str, session: &mut SimSession) -> Vec<String> {
+        let now = session.now.to_string();
+        let Ok(req) = serde_json::from_str::<serde_json::Value>(text) else {
+            return vec![json!({"error": "Malformed request", "method": "", "success": false, "time_in": now, "time_out": now}).to_string()];
+        };
+        let req_id = req.get("req_id").cloned();
+        let refuse = |method: &str, error: &str| {
+            json!({"error": error, "method": method, "req_id": req_id, "success": false, "time_in": now, "time_out": now}).to_string()
+        };
+        match req["method"].as_str() {
+            Some("ping") => vec![
+                json!({"method": "pong", "req_id": req_id, "time_in": now, "time_out": now})
+                    .to_string(),
+            ],
+            Some("subscribe") if req["params"]["channel"] == "balances" => {
+                let token = req["params"]["token"].as_str().unwrap_or("");
+                let known = self
+                    .tokens
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(token);
+                if !known {
+                    return vec![refuse("subscribe", "ESession:Invalid session")];
+                }
+                session.authenticated = true;
+                let snapshot = req["params"]["snapshot"].as_bool().unwrap_or(true);
+                let mut out = vec![json!({"method": "subscribe", "result": {"channel": "balances", "snapshot": snapshot}, "success": true, "time_in": now, "time_out": now, "req_id": req_id}).to_string()];
+                if !session.streams.iter().any(|s| s == "balances") {
+                    session.streams.push("balances".into());
+                    if snapshot {
+                        out.push(self.snapshot());
+                    }
+                }
+                out
+            }
+            Some("subscribe") => vec![refuse("subscribe", "EGeneral:Invalid arguments")],
+            _ => vec![refuse(
+                req["method"].as_str().unwrap_or(""),
+                "EGeneral:Invalid arguments",
+            )],
+        }
+    }
+
+    fn heartbeat(&self, session: &mut SimSession) -> Option<String> {
+        session
+            .authenticated
+            .then(|| r#"{"channel":"heartbeat"}"#.to_owned())
+    }
+
+    fn ticker(&self, _symbol: &str, _q: &SimQuote, _session: &mut SimSession) -> String {
+        String::new() // no tickers on the private socket
+    }
+
+    fn on_tick(&self, session: &mut SimSession) -> Vec<String> {
+        if session.streams.iter().any(|s| s == "balances") {
+            vec![Self::update(session)]
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// The REST side (token endpoint and BalanceEx) and the private socket, sharing the tokens:
+/// one handle with both URLs, stopping both when dropped.
+pub async fn serve_private(
+    credentials: crate::auth::Credentials,
+) -> std::io::Result<crate::sim::SimHandle> {
+    let tokens = Tokens::default();
+    let rest = crate::sim::rest::serve_rest(
+        KrakenRestSim {
+            tokens: tokens.clone(),
+            ..Default::default()
+        },
+        credentials,
+    )
+    .await?;
+    let ws = crate::sim::serve(
+        KrakenPrivateSim { tokens },
+        crate::sim::SimOptions::default(),
+    )
+    .await?;
+    Ok(crate::sim::SimHandle {
+        ws_url: ws.ws_url.clone(),
+        rest_url: rest.handle.rest_url.clone(),
+        control: ws.control.clone(),
+        rest_faults: Some(rest.faults.clone()),
+        task: tokio::spawn(async move {
+            // Owns both servers: aborting this task drops them, which stops them.
+            let _servers = (rest, ws);
+            std::future::pending::<()>().await
+        }),
+    })
 }

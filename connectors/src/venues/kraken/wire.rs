@@ -108,3 +108,72 @@ pub struct BalanceEx {
     #[serde(default, deserialize_with = "opt_number")]
     pub credit_used: Option<Decimal>,
 }
+
+/// `POST /0/private/GetWebSocketsToken` reply (docs, "Get Websockets Token"):
+/// `{"error":[],"result":{"token":"1Dwc4lzSwNWOAwkMdqhssNNFhs1ed606d1WcF3XfEMw","expires":900}}`;
+/// a refusal is HTTP 200 with `{"error":["EAPI:Invalid key"]}` as for every private endpoint.
+#[derive(Debug, Deserialize)]
+pub struct TokenReply<'a> {
+    #[serde(default, borrow)]
+    pub error: Vec<Cow<'a, str>>,
+    #[serde(default)]
+    pub result: Option<TokenResult>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenResult {
+    pub token: Option<String>,
+    /// Seconds the token may wait before its first use (900).
+    pub expires: Option<i64>,
+}
+
+/// A frame of the private v2 socket: a `balances` snapshot or update, `heartbeat`, `status`, or a
+/// method reply (`subscribe` ack, `pong`, `"success":false` with `"error"`). The examples of
+/// <https://docs.kraken.com/api/docs/websocket-v2/balances>:
+/// snapshot `{"channel":"balances","data":[{"asset":"BTC","asset_class":"currency","balance":1.2,"wallets":[{"type":"spot","id":"main","balance":1.2}]},...],"type":"snapshot","sequence":1}`,
+/// update `{"channel":"balances","type":"update","data":[{"ledger_id":"ADKKFF-WEA5A-CNUBHG","ref_id":"AGBWUJRU-LAREZ-W3UFAN","timestamp":"2023-09-22T10:23:42.925034Z","type":"deposit","asset":"BTC","asset_class":"currency","category":"deposit","wallet_type":"spot","wallet_id":"main","amount":0.01,"fee":0.0,"balance":0.02}],"sequence":2}`.
+#[derive(Debug, Deserialize)]
+pub struct PrivateMessage<'a> {
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub channel: Option<Cow<'a, str>>,
+    #[serde(default, rename = "type", borrow, deserialize_with = "opt_cow")]
+    pub kind: Option<Cow<'a, str>>,
+    /// Kept raw: its shape depends on the channel (`status` data is not a balance).
+    #[serde(default, borrow)]
+    pub data: Option<&'a serde_json::value::RawValue>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub method: Option<Cow<'a, str>>,
+    pub success: Option<bool>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub error: Option<Cow<'a, str>>,
+}
+
+/// One item of `balances` data: an asset with its wallets (snapshot) or a ledger entry
+/// (update, `balance` = the asset's balance after the entry in the entry's wallet).
+#[derive(Debug, Deserialize)]
+pub struct BalanceItem<'a> {
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub asset: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "opt_number")]
+    pub balance: Option<Decimal>,
+    #[serde(default, borrow)]
+    pub wallets: Option<Vec<WalletBalance<'a>>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub wallet_type: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub wallet_id: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub timestamp: Option<Cow<'a, str>>,
+}
+
+/// `{"type":"spot","id":"main","balance":1.2}`; `type` is `spot` or `earn`, `id` one of
+/// `main`, `flex`, `bonded`, `flexible`, `liquid`, `locked`, `closed`.
+#[derive(Debug, Deserialize)]
+pub struct WalletBalance<'a> {
+    #[serde(default, rename = "type", borrow, deserialize_with = "opt_cow")]
+    pub kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "opt_number")]
+    pub balance: Option<Decimal>,
+}
