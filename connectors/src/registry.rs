@@ -36,7 +36,11 @@ pub static POLLING: &[&dyn PollingVenue] = &[
 ];
 
 /// Private WebSocket balance streams, by the polling kind each complements.
-pub static BALANCE_STREAMS: &[&dyn BalanceStream] = &[&venues::bybit::BybitWalletStream];
+pub static BALANCE_STREAMS: &[&dyn BalanceStream] = &[
+    &venues::binance::stream::BinanceUserStream,
+    &venues::bybit::BybitWalletStream,
+    &venues::okx::stream::OkxAccountStream,
+];
 
 /// The balance stream that complements the polling kind `kind`, if the venue has one.
 pub fn balance_stream(kind: &str) -> Option<&'static dyn BalanceStream> {
