@@ -169,8 +169,8 @@ fn signature_follows_the_docs_example_and_the_request_is_signed() {
     assert_eq!(p["apiKey"], creds.key().unwrap());
     assert_eq!(p["timestamp"].as_i64(), Some(1_700_000_000_123));
     assert_eq!(p["recvWindow"].as_i64(), Some(5000));
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(creds.secret().unwrap().as_bytes())
-        .unwrap();
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(creds.secret().unwrap().as_bytes()).unwrap();
     mac.update(
         format!(
             "apiKey={}&recvWindow=5000&timestamp=1700000000123",
@@ -293,7 +293,14 @@ async fn wrong_secret_is_refused_and_reported_without_the_secret() {
     let sim = BinanceUserStream.start_sim(good.clone()).await.unwrap();
     let wrong_secret = "WRONG-binance-secret-0123456789";
     let wrong = Credentials::new(good.key().unwrap(), wrong_secret);
-    let mut run = start(&BinanceUserStream, "binance-ws", &sim.ws_url, wrong, 2, None);
+    let mut run = start(
+        &BinanceUserStream,
+        "binance-ws",
+        &sim.ws_url,
+        wrong,
+        2,
+        None,
+    );
     let refused = run
         .until("a refusal", |o| {
             status(o).is_some_and(|s| s.state == FeedState::Down)
@@ -345,11 +352,17 @@ async fn sim_checks_key_signature_and_time_as_binance_does() {
     let error = |v: &serde_json::Value| (v["status"].as_i64(), v["error"]["code"].as_i64());
     // An unknown key.
     let other = Credentials::new("another-key", creds.secret().unwrap());
-    let req = BinanceUserStream.auth_messages(&other, Ts::now()).unwrap().remove(0);
+    let req = BinanceUserStream
+        .auth_messages(&other, Ts::now())
+        .unwrap()
+        .remove(0);
     assert_eq!(error(&ask(&mut ws, req).await), (Some(401), Some(-2015)));
     // Signed correctly, but 10 s old with a 5 s window.
     let old = Ts::now().plus_millis(-10_000);
-    let req = BinanceUserStream.auth_messages(&creds, old).unwrap().remove(0);
+    let req = BinanceUserStream
+        .auth_messages(&creds, old)
+        .unwrap()
+        .remove(0);
     assert_eq!(error(&ask(&mut ws, req).await), (Some(400), Some(-1021)));
     // A changed parameter breaks the signature.
     let req = BinanceUserStream
@@ -362,7 +375,10 @@ async fn sim_checks_key_signature_and_time_as_binance_does() {
     assert_eq!(r["id"], "balances");
     assert_eq!(sim.control.data_frames(), 0);
     // The real request: subscribed, then account pushes.
-    let req = BinanceUserStream.auth_messages(&creds, Ts::now()).unwrap().remove(0);
+    let req = BinanceUserStream
+        .auth_messages(&creds, Ts::now())
+        .unwrap()
+        .remove(0);
     let r = ask(&mut ws, req).await;
     assert_eq!(
         (r["status"].as_i64(), r["result"]["subscriptionId"].as_i64()),

@@ -124,8 +124,8 @@ pub fn parse_user_stream(
     let f: super::wire::ApiFrame<'_> =
         serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;
     if let Some(event) = f.event {
-        let kind: super::wire::EventType<'_> = serde_json::from_str(event.get())
-            .map_err(|e| ParseError::malformed(KIND, e, frame))?;
+        let kind: super::wire::EventType<'_> =
+            serde_json::from_str(event.get()).map_err(|e| ParseError::malformed(KIND, e, frame))?;
         return match kind.e.as_deref() {
             Some("outboundAccountPosition") => {
                 let p: super::wire::AccountPosition<'_> = serde_json::from_str(event.get())
@@ -136,11 +136,7 @@ pub fn parse_user_stream(
                 let mut out = Vec::with_capacity(p.balances.len());
                 for b in p.balances {
                     let (Some(free), Some(locked)) = (b.f, b.l) else {
-                        return Err(ParseError::malformed(
-                            KIND,
-                            "balance without f/l",
-                            frame,
-                        ));
+                        return Err(ParseError::malformed(KIND, "balance without f/l", frame));
                     };
                     out.push(spot_balance(b.a, free, locked, as_of));
                 }

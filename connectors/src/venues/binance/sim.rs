@@ -223,7 +223,12 @@ impl BinanceUserStreamSim {
     }
 
     /// Binance's SIGNED checks; `Err` is the refusal to send.
-    fn check(&self, id: &serde_json::Value, params: &serde_json::Value, now_ms: i64) -> Result<(), String> {
+    fn check(
+        &self,
+        id: &serde_json::Value,
+        params: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<(), String> {
         let (Ok(key), Ok(secret)) = (self.credentials.key(), self.credentials.secret()) else {
             return Err(Self::refuse(id, 500, -1000, "simulator has no credentials"));
         };
@@ -266,7 +271,12 @@ impl BinanceUserStreamSim {
         let pairs: Vec<(&str, &str)> = text.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let expected = super::stream::ws_api_sign(secret, &pairs);
         if !crate::auth::sign::same(&expected, &signature.to_ascii_lowercase()) {
-            return Err(Self::refuse(id, 400, -1022, "Signature for this request is not valid."));
+            return Err(Self::refuse(
+                id,
+                400,
+                -1022,
+                "Signature for this request is not valid.",
+            ));
         }
         let Some(ts) = params.get("timestamp").and_then(serde_json::Value::as_i64) else {
             return Err(Self::refuse(
@@ -281,7 +291,12 @@ impl BinanceUserStreamSim {
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(5000);
         if window > 60_000 {
-            return Err(Self::refuse(id, 400, -1131, "recvWindow must be less than 60000"));
+            return Err(Self::refuse(
+                id,
+                400,
+                -1131,
+                "recvWindow must be less than 60000",
+            ));
         }
         if ts >= now_ms + 1000 || now_ms - ts > window {
             return Err(Self::refuse(
@@ -322,7 +337,12 @@ impl SimProtocol for BinanceUserStreamSim {
     fn on_text(&self, text: &str, session: &mut SimSession) -> Vec<String> {
         let null = serde_json::Value::Null;
         let Ok(req) = serde_json::from_str::<serde_json::Value>(text) else {
-            return vec![Self::refuse(&null, 400, -1000, "Malformed request: not JSON.")];
+            return vec![Self::refuse(
+                &null,
+                400,
+                -1000,
+                "Malformed request: not JSON.",
+            )];
         };
         let id = req.get("id").unwrap_or(&null);
         let reply = match req["method"].as_str() {

@@ -226,7 +226,10 @@ pub fn parse_account_stream(
             FrameKind::VenueError(format!(
                 "{}: {}",
                 code.unwrap_or("?"),
-                f.msg.as_deref().filter(|m| !m.is_empty()).unwrap_or("error")
+                f.msg
+                    .as_deref()
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or("error")
             ))
         };
         return Ok(match event {

@@ -297,9 +297,16 @@ impl OkxPrivateSim {
         };
         let field = |name: &str| arg.get(name).and_then(serde_json::Value::as_str);
         let Some(ts) = field("timestamp") else {
-            return Err(Self::error("60027", "Parameter timestamp can not be empty."));
+            return Err(Self::error(
+                "60027",
+                "Parameter timestamp can not be empty.",
+            ));
         };
-        let Some(sent_s) = ts.parse::<i64>().ok().filter(|_| ts.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(sent_s) = ts
+            .parse::<i64>()
+            .ok()
+            .filter(|_| ts.bytes().all(|b| b.is_ascii_digit()))
+        else {
             return Err(Self::error("60004", "Invalid timestamp"));
         };
         if (now_ms.div_euclid(1000) - sent_s).abs() > 30 {
