@@ -197,7 +197,7 @@ pub(crate) fn check_signed(
 /// the hex HMAC-SHA256 of the parameters sorted by name, then `timestamp` within `recvWindow`:
 /// `timestamp < serverTime + 1000` and `serverTime - timestamp <= recvWindow`, default 5000,
 /// max 60000), refusing with Binance's reply envelope and codes (`-2015`, `-1022`, `-1021`,
-/// `-1102`, `-1131`); then pushes `outboundAccountPosition` every tick with the same assets and
+/// `-1102`, `-1131`); then pushes `outboundAccountPosition` (first tick, then every 2 s) with the same assets and
 /// numbers as [`BinanceRestSim`], so REST and stream agree. Answers `ping` as the API does.
 pub struct BinanceUserStreamSim {
     credentials: crate::auth::Credentials,
@@ -324,6 +324,9 @@ impl BinanceUserStreamSim {
     }
 }
 
+/// Ticks (250 ms by default) between account pushes of the private stream.
+const PUSH_EVERY_TICKS: u64 = 8;
+
 impl SimProtocol for BinanceUserStreamSim {
     /// Unused: the user data stream has no symbols, so the price model is never asked.
     fn venue(&self) -> &'static dyn StreamingVenue {
@@ -375,7 +378,10 @@ impl SimProtocol for BinanceUserStreamSim {
     }
 
     fn on_tick(&self, session: &mut SimSession) -> Vec<String> {
-        if session.authenticated {
+        // Binance pushes on change only; the sim's account "changes" on the first tick after
+        // the subscription and then every 2 s, often enough for tests, rare enough to stay an
+        // event rather than a feed.
+        if session.authenticated && session.next_seq() % PUSH_EVERY_TICKS == 0 {
             vec![Self::position(session.now.millis())]
         } else {
             Vec::new()

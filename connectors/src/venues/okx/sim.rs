@@ -254,7 +254,7 @@ impl crate::sim::rest::RestSimProtocol for OkxRestSim {
 /// answering with OKX's frames and codes (`{"event":"login","code":"0",...}` or
 /// `{"event":"error","code":"60007","msg":"Invalid sign",...}`); refuses a subscribe before
 /// login (`60011`) and channels other than `account` (`60018`); answers the text `ping` with
-/// `pong`; then pushes the `account` channel every tick with the same currencies and numbers as
+/// `pong`; then pushes the `account` channel (first tick, then every 2 s) with the same currencies and numbers as
 /// [`OkxRestSim`], so REST and stream agree.
 pub struct OkxPrivateSim {
     credentials: crate::auth::Credentials,
@@ -349,6 +349,9 @@ impl OkxPrivateSim {
     }
 }
 
+/// Ticks (250 ms by default) between account pushes of the private stream.
+const PUSH_EVERY_TICKS: u64 = 8;
+
 impl SimProtocol for OkxPrivateSim {
     /// Unused: the private socket has no symbols, so the price model is never asked.
     fn venue(&self) -> &'static dyn StreamingVenue {
@@ -410,7 +413,12 @@ impl SimProtocol for OkxPrivateSim {
     }
 
     fn on_tick(&self, session: &mut SimSession) -> Vec<String> {
-        if session.authenticated && session.streams.iter().any(|s| s == "account") {
+        // OKX pushes the account once on subscription, then on change and periodically: here
+        // on the first tick and every 2 s after.
+        if session.authenticated
+            && session.streams.iter().any(|s| s == "account")
+            && session.next_seq() % PUSH_EVERY_TICKS == 0
+        {
             vec![Self::account(session.now.millis())]
         } else {
             Vec::new()
