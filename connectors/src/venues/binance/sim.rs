@@ -381,7 +381,7 @@ impl SimProtocol for BinanceUserStreamSim {
         // Binance pushes on change only; the sim's account "changes" on the first tick after
         // the subscription and then every 2 s, often enough for tests, rare enough to stay an
         // event rather than a feed.
-        if session.authenticated && session.next_seq() % PUSH_EVERY_TICKS == 0 {
+        if session.authenticated && session.next_seq().is_multiple_of(PUSH_EVERY_TICKS) {
             vec![Self::position(session.now.millis())]
         } else {
             Vec::new()

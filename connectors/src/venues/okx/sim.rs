@@ -417,7 +417,7 @@ impl SimProtocol for OkxPrivateSim {
         // on the first tick and every 2 s after.
         if session.authenticated
             && session.streams.iter().any(|s| s == "account")
-            && session.next_seq() % PUSH_EVERY_TICKS == 0
+            && session.next_seq().is_multiple_of(PUSH_EVERY_TICKS)
         {
             vec![Self::account(session.now.millis())]
         } else {
