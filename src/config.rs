@@ -59,6 +59,11 @@ pub struct ConnectorConfig {
     /// Override of the venue's REST endpoint.
     #[serde(default)]
     pub rest_url: Option<String>,
+    /// Override of the private balance stream's WebSocket endpoint (kinds with one: `binance`,
+    /// `bybit`, `okx`). Kinds that stream prices too keep `ws_url` for the price stream; a kind
+    /// without a price stream (`bybit`) takes `ws_url` when this is not set.
+    #[serde(default)]
+    pub balance_ws_url: Option<String>,
     /// Name of the env var holding the API key.
     #[serde(default)]
     pub api_key_env: Option<String>,

@@ -77,12 +77,25 @@ pub const EXIT_USAGE: u8 = 2;
 fn init_tracing() {
     // The console summary is the demo's main output; logs stay at WARN unless RUST_LOG says
     // otherwise, and always go to stderr.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
+    // tungstenite traces every frame it sends and receives with its payload, which for a
+    // private balance stream is the signed login (API key, signature, OKX passphrase): its
+    // TRACE output is dropped whatever RUST_LOG says.
+    let no_frame_payloads = tracing_subscriber::filter::filter_fn(|m| {
+        !m.target().contains("tungstenite") || *m.level() <= tracing::Level::DEBUG
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .with_filter(filter)
+                .with_filter(no_frame_payloads),
+        )
         .init();
 }
 

@@ -202,6 +202,12 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             &mut errors,
         );
         check_url(
+            format!("{path}.balance_ws_url"),
+            &c.balance_ws_url,
+            &["ws", "wss"],
+            &mut errors,
+        );
+        check_url(
             format!("{path}.rest_url"),
             &c.rest_url,
             &["http", "https"],

@@ -341,7 +341,14 @@ pub async fn run(
             // Where the venue streams balance changes privately, that stream runs beside the
             // poller; REST stays the periodic truth that reconciles it.
             if let Some(stream) = connectors::registry::balance_stream(poller.kind()) {
-                let mut ws_url = c.ws_url.clone();
+                // `ws_url` belongs to the price stream where the kind has one (`binance`,
+                // `okx`): pointing the private stream at a market-data endpoint would fail.
+                let mut ws_url = c.balance_ws_url.clone().or_else(|| {
+                    connectors::registry::streaming(&c.kind)
+                        .is_none()
+                        .then(|| c.ws_url.clone())
+                        .flatten()
+                });
                 // A session token (Kraken) is fetched from the poller's REST API.
                 let mut stream_rest_url = rest_url.clone();
                 if c.sim {

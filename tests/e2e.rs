@@ -64,6 +64,7 @@ fn check_config_reports_every_error_with_its_path_and_exits_2() {
         "connectors[1].kind: unknown venue kind \"binanse\"",
         "connectors[2].instruments[1]: Kraken v2 symbols are BASE/QUOTE",
         "connectors[2].ws_url: expected a ws or wss URL",
+        "connectors[2].balance_ws_url: expected a ws or wss URL",
         "connectors[2].api_key_env: set api_key_env or api_key_file, not both",
         "reference.cadence_ms: must be > 0",
         "reference.pairs[1]: \"PEPE-USD\" names an unknown asset",

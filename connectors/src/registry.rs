@@ -37,9 +37,11 @@ pub static POLLING: &[&dyn PollingVenue] = &[
 
 /// Private WebSocket balance streams, by the polling kind each complements.
 pub static BALANCE_STREAMS: &[&dyn BalanceStream] = &[
+    &venues::binance::stream::BinanceUserStream,
     &venues::bybit::BybitWalletStream,
     &venues::deribit::DeribitPortfolioStream,
     &venues::kraken::KrakenBalanceStream,
+    &venues::okx::stream::OkxAccountStream,
 ];
 
 /// The balance stream that complements the polling kind `kind`, if the venue has one.

@@ -4,9 +4,13 @@
 //! (connect `wss://stream.binance.com:9443/stream?streams=<symbol>@bookTicker/...`; the server
 //! pings every 20 s and expects a pong within a minute, which tungstenite sends by itself;
 //! `serverShutdown` announces a close; at most 1024 streams and 5 messages/s per connection).
+//!
+//! Balances: [`BinanceBalances`] polls `GET /api/v3/account`; [`stream::BinanceUserStream`]
+//! takes the user data stream's pushes on the WebSocket API beside it.
 
 pub mod parse;
 pub mod sim;
+pub mod stream;
 pub mod wire;
 
 use crate::error::ParseError;

@@ -76,14 +76,94 @@ pub fn parse_account(
                 body,
             ));
         };
-        emit(crate::polling::ParsedBalance {
-            venue_asset: b.asset,
-            total: free + locked,
-            available: Some(free),
-            locked: Some(locked),
-            as_of,
-            ..Default::default()
-        });
+        emit(spot_balance(b.asset, free, locked, as_of));
     }
     Ok(None)
+}
+
+/// The mapping of one spot asset, shared by the REST account and the user data stream so both
+/// give the same balance for the same numbers: `free` is available, `locked` locked, the total
+/// their sum.
+fn spot_balance(
+    asset: std::borrow::Cow<'_, str>,
+    free: rust_decimal::Decimal,
+    locked: rust_decimal::Decimal,
+    as_of: Option<schemas::Ts>,
+) -> crate::polling::ParsedBalance<'_> {
+    crate::polling::ParsedBalance {
+        venue_asset: asset,
+        total: free + locked,
+        available: Some(free),
+        locked: Some(locked),
+        as_of,
+        ..Default::default()
+    }
+}
+
+/// One frame of the user data stream on the WebSocket API -> balances
+/// (see [`super::stream::BinanceUserStream`]).
+///
+/// - a reply with `status` 200 (the subscription's ack) is `Control`; any other status is a
+///   `VenueError` with Binance's code and message (`code -1022: Signature for this request is
+///   not valid.`);
+/// - `outboundAccountPosition` gives the absolute `f`ree and `l`ocked amount of each asset that
+///   changed: mapped exactly as `GET /api/v3/account`, `as_of` = `u` (the account's last update,
+///   as REST's `updateTime`), falling back to the event time `E`;
+/// - `balanceUpdate` (a deposit, withdrawal or transfer) and `externalLockUpdate` carry a delta,
+///   not a balance: `Control`, nothing emitted. Binance follows a balance change with an
+///   `outboundAccountPosition` carrying the new amount, and the REST poll reconciles anything
+///   missed; applying deltas to a remembered total would need ordering this stream does not
+///   give (events have no sequence number) and could count a change twice;
+/// - `eventStreamTerminated` (the subscription ended) and `serverShutdown` are `Reconnect`:
+///   a new connection subscribes again;
+/// - other events (`executionReport`, `listStatus`, ...) are `Control`.
+pub fn parse_user_stream(
+    frame: &str,
+    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+) -> Result<FrameKind, ParseError> {
+    let f: super::wire::ApiFrame<'_> =
+        serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;
+    if let Some(event) = f.event {
+        let kind: super::wire::EventType<'_> =
+            serde_json::from_str(event.get()).map_err(|e| ParseError::malformed(KIND, e, frame))?;
+        return match kind.e.as_deref() {
+            Some("outboundAccountPosition") => {
+                let p: super::wire::AccountPosition<'_> = serde_json::from_str(event.get())
+                    .map_err(|e| ParseError::malformed(KIND, e, frame))?;
+                let as_of = p.u.or(p.event_time).map(schemas::Ts::from_millis);
+                // Checked whole before the first emit: a bad asset must not leave the update
+                // half published.
+                let mut out = Vec::with_capacity(p.balances.len());
+                for b in p.balances {
+                    let (Some(free), Some(locked)) = (b.f, b.l) else {
+                        return Err(ParseError::malformed(KIND, "balance without f/l", frame));
+                    };
+                    out.push(spot_balance(b.a, free, locked, as_of));
+                }
+                for b in out {
+                    emit(b);
+                }
+                Ok(FrameKind::Data)
+            }
+            Some("eventStreamTerminated" | "serverShutdown") => Ok(FrameKind::Reconnect),
+            Some(_) => Ok(FrameKind::Control),
+            None => Err(ParseError::malformed(KIND, "event without e", frame)),
+        };
+    }
+    match (f.status, f.error) {
+        (_, Some(e)) => Ok(FrameKind::VenueError(format!(
+            "code {}: {}",
+            e.code.map_or_else(|| "?".to_owned(), |c| c.to_string()),
+            e.msg.as_deref().unwrap_or("")
+        ))),
+        (Some(200), None) if f.result.is_some() || f.id.is_some() => Ok(FrameKind::Control),
+        (Some(status), None) => Ok(FrameKind::VenueError(format!(
+            "status {status}: {}",
+            crate::error::excerpt(frame)
+        ))),
+        (None, None) => Err(ParseError::Unknown {
+            venue: KIND,
+            payload: crate::error::excerpt(frame),
+        }),
+    }
 }

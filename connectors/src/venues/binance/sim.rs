@@ -191,3 +191,200 @@ pub(crate) fn check_signed(
     }
     Ok(server)
 }
+
+/// The user data stream on Binance's WebSocket API: answers `userDataStream.subscribe.signature`
+/// after Binance's SIGNED checks against the credentials it was started with (the API key, then
+/// the hex HMAC-SHA256 of the parameters sorted by name, then `timestamp` within `recvWindow`:
+/// `timestamp < serverTime + 1000` and `serverTime - timestamp <= recvWindow`, default 5000,
+/// max 60000), refusing with Binance's reply envelope and codes (`-2015`, `-1022`, `-1021`,
+/// `-1102`, `-1131`); then pushes `outboundAccountPosition` (first tick, then every 2 s) with the same assets and
+/// numbers as [`BinanceRestSim`], so REST and stream agree. Answers `ping` as the API does.
+pub struct BinanceUserStreamSim {
+    credentials: crate::auth::Credentials,
+}
+
+/// The `rateLimits` Binance appends to every reply (the request weight of the subscription, 2).
+const RATE_LIMITS: &str = r#"[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":2}]"#;
+
+impl BinanceUserStreamSim {
+    pub fn new(credentials: crate::auth::Credentials) -> Self {
+        BinanceUserStreamSim { credentials }
+    }
+
+    fn ok(id: &serde_json::Value, result: &str) -> String {
+        format!(r#"{{"id":{id},"status":200,"result":{result},"rateLimits":{RATE_LIMITS}}}"#)
+    }
+
+    fn refuse(id: &serde_json::Value, status: u16, code: i64, msg: &str) -> String {
+        format!(
+            r#"{{"id":{id},"status":{status},"error":{{"code":{code},"msg":{}}},"rateLimits":{RATE_LIMITS}}}"#,
+            serde_json::Value::from(msg)
+        )
+    }
+
+    /// Binance's SIGNED checks; `Err` is the refusal to send.
+    fn check(
+        &self,
+        id: &serde_json::Value,
+        params: &serde_json::Value,
+        now_ms: i64,
+    ) -> Result<(), String> {
+        let (Ok(key), Ok(secret)) = (self.credentials.key(), self.credentials.secret()) else {
+            return Err(Self::refuse(id, 500, -1000, "simulator has no credentials"));
+        };
+        let Some(params) = params.as_object() else {
+            return Err(Self::refuse(
+                id,
+                400,
+                -1102,
+                "Mandatory parameter 'apiKey' was not sent, was empty/null, or malformed.",
+            ));
+        };
+        match params.get("apiKey").and_then(serde_json::Value::as_str) {
+            Some(k) if crate::auth::sign::same(k, key) => {}
+            _ => {
+                return Err(Self::refuse(
+                    id,
+                    401,
+                    -2015,
+                    "Invalid API-key, IP, or permissions for action.",
+                ))
+            }
+        }
+        let Some(signature) = params.get("signature").and_then(serde_json::Value::as_str) else {
+            return Err(Self::refuse(
+                id,
+                400,
+                -1102,
+                "Mandatory parameter 'signature' was not sent, was empty/null, or malformed.",
+            ));
+        };
+        // Every parameter but the signature, as the client wrote it (strings unquoted).
+        let text: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| k.as_str() != "signature")
+            .map(|(k, v)| {
+                let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                (k.clone(), v)
+            })
+            .collect();
+        let pairs: Vec<(&str, &str)> = text.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let expected = super::stream::ws_api_sign(secret, &pairs);
+        if !crate::auth::sign::same(&expected, &signature.to_ascii_lowercase()) {
+            return Err(Self::refuse(
+                id,
+                400,
+                -1022,
+                "Signature for this request is not valid.",
+            ));
+        }
+        let Some(ts) = params.get("timestamp").and_then(serde_json::Value::as_i64) else {
+            return Err(Self::refuse(
+                id,
+                400,
+                -1102,
+                "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+            ));
+        };
+        let window = params
+            .get("recvWindow")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(5000);
+        if window > 60_000 {
+            return Err(Self::refuse(
+                id,
+                400,
+                -1131,
+                "recvWindow must be less than 60000",
+            ));
+        }
+        if ts >= now_ms + 1000 || now_ms - ts > window {
+            return Err(Self::refuse(
+                id,
+                400,
+                -1021,
+                "Timestamp for this request is outside of the recvWindow.",
+            ));
+        }
+        Ok(())
+    }
+
+    /// One `outboundAccountPosition` with every simulated asset (Binance sends only the assets
+    /// that changed; the whole account keeps the sim simple and still valid).
+    fn position(now_ms: i64) -> String {
+        let balances: Vec<String> = SIM_BALANCES
+            .iter()
+            .map(|(a, f, l)| format!(r#"{{"a":"{a}","f":"{f}","l":"{l}"}}"#))
+            .collect();
+        format!(
+            r#"{{"subscriptionId":0,"event":{{"e":"outboundAccountPosition","E":{},"u":{now_ms},"B":[{}]}}}}"#,
+            now_ms + 3,
+            balances.join(",")
+        )
+    }
+}
+
+/// Ticks (250 ms by default) between account pushes of the private stream.
+const PUSH_EVERY_TICKS: u64 = 8;
+
+impl SimProtocol for BinanceUserStreamSim {
+    /// Unused: the user data stream has no symbols, so the price model is never asked.
+    fn venue(&self) -> &'static dyn StreamingVenue {
+        &super::Binance
+    }
+
+    fn on_connect(&self, _path: &str, _session: &mut SimSession) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn on_text(&self, text: &str, session: &mut SimSession) -> Vec<String> {
+        let null = serde_json::Value::Null;
+        let Ok(req) = serde_json::from_str::<serde_json::Value>(text) else {
+            return vec![Self::refuse(
+                &null,
+                400,
+                -1000,
+                "Malformed request: not JSON.",
+            )];
+        };
+        let id = req.get("id").unwrap_or(&null);
+        let reply = match req["method"].as_str() {
+            Some("userDataStream.subscribe.signature") => {
+                match self.check(id, &req["params"], session.now.millis()) {
+                    Ok(()) => {
+                        session.authenticated = true;
+                        Self::ok(id, r#"{"subscriptionId":0}"#)
+                    }
+                    Err(refusal) => refusal,
+                }
+            }
+            Some("ping") => Self::ok(id, "{}"),
+            _ => Self::refuse(
+                id,
+                400,
+                -1000,
+                "An unknown error occurred while processing the request.",
+            ),
+        };
+        vec![reply]
+    }
+
+    fn heartbeat(&self, _session: &mut SimSession) -> Option<String> {
+        None
+    }
+
+    fn ticker(&self, _symbol: &str, _q: &SimQuote, _session: &mut SimSession) -> String {
+        String::new() // never called: no symbols are subscribed
+    }
+
+    fn on_tick(&self, session: &mut SimSession) -> Vec<String> {
+        // Binance pushes on change only; the sim's account "changes" on the first tick after
+        // the subscription and then every 2 s, often enough for tests, rare enough to stay an
+        // event rather than a feed.
+        if session.authenticated && session.next_seq().is_multiple_of(PUSH_EVERY_TICKS) {
+            vec![Self::position(session.now.millis())]
+        } else {
+            Vec::new()
+        }
+    }
+}

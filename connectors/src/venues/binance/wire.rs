@@ -106,3 +106,63 @@ pub struct AccountBalance<'a> {
     #[serde(deserialize_with = "crate::decimal::opt_str")]
     pub locked: Option<rust_decimal::Decimal>,
 }
+
+/// One frame of the WebSocket API (`wss://ws-api.binance.com:443/ws-api/v3`) carrying the user
+/// data stream: a reply to a request (`id`, `status`, and `result` or `error`) or an event of a
+/// subscription (`subscriptionId`, `event`). The event stays raw until its type is known: the
+/// user data stream's events reuse single letters for different things (`B` is a balance list in
+/// `outboundAccountPosition`, `a`/`d` an asset and delta in `balanceUpdate`).
+///
+/// Reply (web-socket-api.md, "Response format"; `userDataStream.subscribe.signature` answers
+/// `{"subscriptionId":0}`): `{"id":"auth","status":200,"result":{"subscriptionId":0},"rateLimits":[...]}`.
+/// Refusal: `{"id":"auth","status":400,"error":{"code":-1022,"msg":"Signature for this request is not valid."}}`.
+/// Event (user-data-stream.md, "Account Update"):
+/// `{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1564034571105,"u":1564034571073,"B":[{"a":"ETH","f":"10000.000000","l":"0.000000"}]}}`.
+#[derive(Debug, Deserialize)]
+pub struct ApiFrame<'a> {
+    pub id: Option<serde::de::IgnoredAny>,
+    pub status: Option<u16>,
+    pub result: Option<serde::de::IgnoredAny>,
+    #[serde(default, borrow)]
+    pub error: Option<ApiError<'a>>,
+    #[serde(default, borrow)]
+    pub event: Option<&'a RawValue>,
+}
+
+/// `{"code":-1022,"msg":"Signature for this request is not valid."}`
+#[derive(Debug, Deserialize)]
+pub struct ApiError<'a> {
+    pub code: Option<i64>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub msg: Option<Cow<'a, str>>,
+}
+
+/// The type of a user data stream event, read before the event itself.
+#[derive(Debug, Deserialize)]
+pub struct EventType<'a> {
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub e: Option<Cow<'a, str>>,
+}
+
+/// `outboundAccountPosition`: the absolute free and locked amounts of every asset that changed.
+/// `E` is the event time, `u` the time of the last account update.
+/// `{"e":"outboundAccountPosition","E":1564034571105,"u":1564034571073,"B":[{"a":"ETH","f":"10000.000000","l":"0.000000"}]}`
+#[derive(Debug, Deserialize)]
+pub struct AccountPosition<'a> {
+    #[serde(rename = "E")]
+    pub event_time: Option<i64>,
+    pub u: Option<i64>,
+    #[serde(rename = "B", default, borrow)]
+    pub balances: Vec<PositionBalance<'a>>,
+}
+
+/// `{"a":"ETH","f":"10000.000000","l":"0.000000"}`
+#[derive(Debug, Deserialize)]
+pub struct PositionBalance<'a> {
+    #[serde(borrow)]
+    pub a: Cow<'a, str>,
+    #[serde(default, deserialize_with = "crate::decimal::opt_str")]
+    pub f: Option<rust_decimal::Decimal>,
+    #[serde(default, deserialize_with = "crate::decimal::opt_str")]
+    pub l: Option<rust_decimal::Decimal>,
+}

@@ -22,6 +22,7 @@
 
 pub mod parse;
 pub mod sim;
+pub mod stream;
 pub mod wire;
 
 use crate::error::ParseError;

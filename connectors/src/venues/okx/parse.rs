@@ -149,26 +149,38 @@ pub fn parse_balance(
             message: format!("code {}: {}", r.code, r.msg.as_deref().unwrap_or("")),
         });
     }
+    for b in account_balances(r.data, body)? {
+        emit(b);
+    }
+    Ok(None)
+}
+
+/// The per-currency mapping shared by `GET /api/v5/account/balance` and the private `account`
+/// channel, so both give the same balances for the same account (see [`super::OkxBalances`]).
+/// Everything is checked before anything is returned: a bad currency must not leave the
+/// account half published.
+fn account_balances<'a>(
+    accounts: Vec<super::wire::AccountBalance<'a>>,
+    frame: &str,
+) -> Result<Vec<crate::polling::ParsedBalance<'a>>, ParseError> {
     let millis = |t: &Option<std::borrow::Cow<'_, str>>| -> Result<Option<Ts>, ParseError> {
         match t.as_deref() {
             None | Some("") => Ok(None),
             Some(t) => t
                 .parse::<i64>()
                 .map(|ms| Some(Ts::from_millis(ms)))
-                .map_err(|_| ParseError::malformed(KIND, "uTime is not milliseconds", body)),
+                .map_err(|_| ParseError::malformed(KIND, "uTime is not milliseconds", frame)),
         }
     };
-    // Everything is checked before the first emit: a bad currency must not leave the account
-    // half published.
     let mut out = Vec::new();
-    for account in r.data {
+    for account in accounts {
         let account_time = millis(&account.u_time)?;
         for d in account.details {
             let Some(total) = d.cash_bal else {
                 return Err(ParseError::malformed(
                     KIND,
                     "currency without cashBal",
-                    body,
+                    frame,
                 ));
             };
             let (available, locked) = match (d.avail_bal, d.frozen_bal) {
@@ -185,8 +197,62 @@ pub fn parse_balance(
             });
         }
     }
-    for b in out {
+    Ok(out)
+}
+
+/// One frame of the private socket (`wss://ws.okx.com:8443/ws/v5/private`) -> balances of the
+/// `account` channel, mapped exactly as the REST balance (see
+/// [`super::stream::OkxAccountStream`]). The login ack (`event:"login"`, `code:"0"`) and the
+/// subscribe ack are `Control`, the text `pong` is `Heartbeat`; `event:"error"` (or a login
+/// with a non-zero code) is a `VenueError` with OKX's code and message (`60009: Login
+/// failed.`); the upgrade notice `64008` is `Reconnect`.
+pub fn parse_account_stream(
+    frame: &str,
+    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+) -> Result<FrameKind, ParseError> {
+    if frame == "pong" {
+        return Ok(FrameKind::Heartbeat);
+    }
+    let f: Frame<'_> =
+        serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;
+    if let Some(event) = f.event.as_deref() {
+        let code = f.code.map(|c| {
+            let c = c.get();
+            c.strip_prefix('"')
+                .and_then(|c| c.strip_suffix('"'))
+                .unwrap_or(c)
+        });
+        let refusal = || {
+            FrameKind::VenueError(format!(
+                "{}: {}",
+                code.unwrap_or("?"),
+                f.msg
+                    .as_deref()
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or("error")
+            ))
+        };
+        return Ok(match event {
+            "error" => refusal(),
+            "login" if code.is_some_and(|c| c != "0") => refusal(),
+            "notice" if code == Some(NOTICE_SERVICE_UPGRADE) => FrameKind::Reconnect,
+            // login and subscribe acks, connection counts, other notices.
+            _ => FrameKind::Control,
+        });
+    }
+    let (Some(arg), Some(data)) = (f.arg, f.data) else {
+        return Err(ParseError::Unknown {
+            venue: KIND,
+            payload: excerpt(frame),
+        });
+    };
+    if arg.channel.as_deref() != Some("account") {
+        return Ok(FrameKind::Control); // a channel we did not ask for
+    }
+    let accounts: Vec<super::wire::AccountBalance<'_>> =
+        serde_json::from_str(data.get()).map_err(|e| ParseError::malformed(KIND, e, frame))?;
+    for b in account_balances(accounts, frame)? {
         emit(b);
     }
-    Ok(None)
+    Ok(FrameKind::Data)
 }

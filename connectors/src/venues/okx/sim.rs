@@ -247,3 +247,181 @@ impl crate::sim::rest::RestSimProtocol for OkxRestSim {
         )
     }
 }
+
+/// OKX's private socket (`/ws/v5/private`): checks the `login` against the credentials it was
+/// started with the way OKX does (timestamp in Unix seconds within 30 s of its clock, the API
+/// key, the passphrase, then the Base64 HMAC-SHA256 of `timestamp + "GET" + "/users/self/verify"`),
+/// answering with OKX's frames and codes (`{"event":"login","code":"0",...}` or
+/// `{"event":"error","code":"60007","msg":"Invalid sign",...}`); refuses a subscribe before
+/// login (`60011`) and channels other than `account` (`60018`); answers the text `ping` with
+/// `pong`; then pushes the `account` channel (first tick, then every 2 s) with the same currencies and numbers as
+/// [`OkxRestSim`], so REST and stream agree.
+pub struct OkxPrivateSim {
+    credentials: crate::auth::Credentials,
+}
+
+/// Connection ids are 8 hex digits in OKX's frames (`"connId":"a4d3ae55"`).
+const CONN_ID: &str = "a4d3ae55";
+
+/// A user id in the shape of OKX's (a long decimal string).
+const UID: &str = "44705892343619584";
+
+impl OkxPrivateSim {
+    pub fn new(credentials: crate::auth::Credentials) -> Self {
+        OkxPrivateSim { credentials }
+    }
+
+    /// OKX's error frame, `msg` before `code` as OKX writes it.
+    fn error(code: &str, msg: &str) -> String {
+        format!(
+            r#"{{"event":"error","msg":{},"code":"{code}","connId":"{CONN_ID}"}}"#,
+            serde_json::Value::from(msg)
+        )
+    }
+
+    /// `Err` is the refusal to send.
+    fn login(&self, req: &serde_json::Value, now_ms: i64) -> Result<(), String> {
+        let (Ok(key), Ok(secret), Ok(passphrase)) = (
+            self.credentials.key(),
+            self.credentials.secret(),
+            self.credentials.passphrase(),
+        ) else {
+            return Err(Self::error(
+                "63999",
+                "Login failed due to internal error. Please try again later.",
+            ));
+        };
+        let args = req["args"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+        let [arg] = args else {
+            return Err(Self::error("60013", "Invalid args"));
+        };
+        let field = |name: &str| arg.get(name).and_then(serde_json::Value::as_str);
+        let Some(ts) = field("timestamp") else {
+            return Err(Self::error(
+                "60027",
+                "Parameter timestamp can not be empty.",
+            ));
+        };
+        let Some(sent_s) = ts
+            .parse::<i64>()
+            .ok()
+            .filter(|_| ts.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            return Err(Self::error("60004", "Invalid timestamp"));
+        };
+        if (now_ms.div_euclid(1000) - sent_s).abs() > 30 {
+            return Err(Self::error("60006", "Timestamp request expired"));
+        }
+        if !field("apiKey").is_some_and(|k| crate::auth::sign::same(k, key)) {
+            return Err(Self::error("60005", "Invalid apiKey"));
+        }
+        if !field("passphrase").is_some_and(|p| crate::auth::sign::same(p, passphrase)) {
+            return Err(Self::error("60024", "Wrong passphrase"));
+        }
+        let expected = super::stream::okx_login_sign(secret, ts);
+        if !field("sign").is_some_and(|s| crate::auth::sign::same(s, &expected)) {
+            return Err(Self::error("60007", "Invalid sign"));
+        }
+        Ok(())
+    }
+
+    /// One `account` push with every simulated currency, fields as in the REST sim.
+    fn account(now_ms: i64) -> String {
+        let now = now_ms.to_string();
+        let details: Vec<serde_json::Value> = SIM_BALANCES
+            .iter()
+            .map(|(ccy, cash, avail, frozen)| {
+                serde_json::json!({
+                    "accAvgPx": "", "availBal": avail, "availEq": avail, "borrowFroz": "",
+                    "cashBal": cash, "ccy": ccy, "crossLiab": "", "eq": cash, "fixedBal": "0",
+                    "frozenBal": frozen, "interest": "", "isoEq": "0", "liab": "",
+                    "maxLoan": "", "mgnRatio": "", "ordFrozen": frozen, "spotBal": "",
+                    "uTime": now, "upl": "0"
+                })
+            })
+            .collect();
+        let data = serde_json::json!([{
+            "adjEq": "", "availEq": "", "borrowFroz": "", "details": details, "imr": "",
+            "isoEq": "0", "mgnRatio": "", "mmr": "", "notionalUsd": "", "ordFroz": "",
+            "totalEq": "", "uTime": now, "upl": ""
+        }]);
+        format!(r#"{{"arg":{{"channel":"account","uid":"{UID}"}},"data":{data}}}"#)
+    }
+}
+
+/// Ticks (250 ms by default) between account pushes of the private stream.
+const PUSH_EVERY_TICKS: u64 = 8;
+
+impl SimProtocol for OkxPrivateSim {
+    /// Unused: the private socket has no symbols, so the price model is never asked.
+    fn venue(&self) -> &'static dyn StreamingVenue {
+        &Okx
+    }
+
+    fn on_connect(&self, _path: &str, _session: &mut SimSession) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn on_text(&self, text: &str, session: &mut SimSession) -> Vec<String> {
+        if text == "ping" {
+            return vec!["pong".to_owned()];
+        }
+        let Ok(req) = serde_json::from_str::<serde_json::Value>(text) else {
+            return vec![Self::error("60012", &format!("Invalid request: {text}"))];
+        };
+        let reply = match req["op"].as_str() {
+            Some("login") => match self.login(&req, session.now.millis()) {
+                Ok(()) => {
+                    session.authenticated = true;
+                    format!(r#"{{"event":"login","code":"0","msg":"","connId":"{CONN_ID}"}}"#)
+                }
+                Err(refusal) => refusal,
+            },
+            Some("subscribe") if !session.authenticated => Self::error("60011", "Please log in"),
+            Some("subscribe") => {
+                let args = req["args"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+                match args {
+                    [arg] if arg["channel"] == "account" => {
+                        if !session.streams.iter().any(|s| s == "account") {
+                            session.streams.push("account".into());
+                        }
+                        format!(
+                            r#"{{"event":"subscribe","arg":{{"channel":"account"}},"connId":"{CONN_ID}"}}"#
+                        )
+                    }
+                    _ => Self::error(
+                        "60018",
+                        &format!(
+                            "Wrong URL or channel:{}, doesn't exist. Please use the correct URL, channel and parameters referring to API document.",
+                            args.first().map_or("", |a| a["channel"].as_str().unwrap_or(""))
+                        ),
+                    ),
+                }
+            }
+            Some(op) => Self::error("60019", &format!("Invalid op: {op}")),
+            None => Self::error("60012", &format!("Invalid request: {text}")),
+        };
+        vec![reply]
+    }
+
+    fn heartbeat(&self, _session: &mut SimSession) -> Option<String> {
+        None
+    }
+
+    fn ticker(&self, _symbol: &str, _q: &SimQuote, _session: &mut SimSession) -> String {
+        String::new() // never called: no symbols are subscribed
+    }
+
+    fn on_tick(&self, session: &mut SimSession) -> Vec<String> {
+        // OKX pushes the account once on subscription, then on change and periodically: here
+        // on the first tick and every 2 s after.
+        if session.authenticated
+            && session.streams.iter().any(|s| s == "account")
+            && session.next_seq().is_multiple_of(PUSH_EVERY_TICKS)
+        {
+            vec![Self::account(session.now.millis())]
+        } else {
+            Vec::new()
+        }
+    }
+}
