@@ -27,7 +27,9 @@ enum Stage {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let path = args.get(1).expect("usage: decode_frames FRAMES_FILE [PASSES]");
+    let path = args
+        .get(1)
+        .expect("usage: decode_frames FRAMES_FILE [PASSES]");
     let passes: usize = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(5);
     let text = std::fs::read_to_string(path).expect("frames file");
     let frames: Vec<&str> = text.lines().collect();
@@ -153,7 +155,11 @@ fn main() {
             best = best.min(ns);
         }
         if stage != Stage::Decode {
-            assert_eq!(records, (frames.len() * passes) as u64, "a record per frame");
+            assert_eq!(
+                records,
+                (frames.len() * passes) as u64,
+                "a record per frame"
+            );
         }
         batches.sort_by(|a, b| a.total_cmp(b));
         let median = batches[batches.len() / 2];

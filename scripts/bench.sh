@@ -34,13 +34,13 @@ gen frames "frames-$N.txt"
 gen raw-frames "raw-$N.txt"
 
 say "replay --stats (one thread, records written to /dev/null)"
-replay() { # label capture
+replay() { # label capture config
     local line
-    line=$("$BIN" replay "$OUT/$2" --stats 2>&1 >/dev/null | grep 'frames/s' | tail -1)
+    line=$("$BIN" replay "$OUT/$2" --config "scripts/bench/$3" --stats 2>&1 >/dev/null | grep 'frames/s' | tail -1)
     printf '%-28s %s\n' "$1" "$line"
 }
-REPLAY_BINANCE=$(replay "binance bookTicker" "binance-$N.jsonl")
-REPLAY_MIXED=$(replay "mixed, 10 venue kinds" "mixed-$N.jsonl")
+REPLAY_BINANCE=$(replay "binance bookTicker" "binance-$N.jsonl" binance.toml)
+REPLAY_MIXED=$(replay "mixed, 10 venue kinds" "mixed-$N.jsonl" mixed.toml)
 echo "$REPLAY_BINANCE"
 echo "$REPLAY_MIXED"
 
@@ -90,50 +90,4 @@ EOF
 fi
 
 say "side by side"
-python3 - "$OURS_COMBINED" "$OURS_RAW" "$BARTER" "$CRYPTOFEED" "$REPLAY_BINANCE" "$REPLAY_MIXED" "$N" <<'EOF'
-import re, sys
-ours_c, ours_r, barter, cf, rep_b, rep_m, n = sys.argv[1:]
-
-def ours(text, stage):
-    for line in text.splitlines():
-        if line.startswith("ours " + stage + ":"):
-            best = float(re.search(r"([\d.]+) ns/frame best", line).group(1))
-            med = float(re.search(r"([\d.]+) ns/frame median", line).group(1))
-            return best, med
-    return None
-
-def peer(text):
-    m = re.search(r"([\d.]+) ns/frame", text or "")
-    return float(m.group(1)) if m else None
-
-rows = []
-d_raw, d_comb = ours(ours_r, "decode (frame -> QuoteObs)"), ours(ours_c, "decode (frame -> QuoteObs)")
-n_raw = ours(ours_r, "decode + normalize (-> price_tick.v1)")
-n_comb = ours(ours_c, "decode + normalize (-> price_tick.v1)")
-j_comb = ours(ours_c, "decode + normalize + JSON encode")
-b, c = peer(barter), peer(cf)
-rows.append(("collateral-tracker decode", "raw", d_raw))
-rows.append(("collateral-tracker decode+normalize", "raw", n_raw))
-rows.append(("collateral-tracker decode", "combined", d_comb))
-rows.append(("collateral-tracker decode+normalize", "combined", n_comb))
-rows.append(("collateral-tracker +JSON encode", "combined", j_comb))
-if b is not None:
-    rows.append(("barter-data 0.13 -> MarketEvent<OrderBookL1>", "raw", (b, None)))
-if c is not None:
-    rows.append(("cryptofeed 2.4.1 message_handler -> Ticker", "combined", (c, None)))
-ref = n_raw[0]
-print(f"Binance bookTicker, {int(n):,} real frames (cycled), best of passes; ratio = ns/frame / ours decode+normalize (raw)")
-print(f"{'implementation':<48} {'frames':<9} {'ns/frame':>9} {'median':>8} {'frames/s':>11} {'ratio':>7}")
-for name, form, v in rows:
-    if v is None:
-        continue
-    best, med = v
-    ms = f"{med:.0f}" if med else "-"
-    print(f"{name:<48} {form:<9} {best:>9.1f} {ms:>8} {1e9/best:>11,.0f} {best/ref:>6.2f}x")
-if b is not None:
-    print(f"\nbarter-data / ours (same raw frames): {b / n_raw[0]:.2f}x   target >= 2x")
-print(f"ours decode+normalize median (combined): {n_comb[1]:.0f} ns   target <= 250 ns")
-print("\nreplay --stats:")
-print(rep_b)
-print(rep_m)
-EOF
+python3 scripts/bench/table.py "$OURS_COMBINED" "$OURS_RAW" "$BARTER" "$CRYPTOFEED" "$REPLAY_BINANCE" "$REPLAY_MIXED" "$N"

@@ -11,22 +11,67 @@ use schemas::Ts;
 
 /// The same frames `scripts/gen-capture.py mixed` cycles through: (kind, fixture, symbol, setup).
 const FRAMES: &[(&str, &str, &str, Option<&str>)] = &[
-    ("binance", "binance/ws_bookTicker_combined_live_capture.json", "NKNUSDT", None),
+    (
+        "binance",
+        "binance/ws_bookTicker_combined_live_capture.json",
+        "NKNUSDT",
+        None,
+    ),
     ("binance", "binance/ws_bookTicker.json", "BNBUSDT", None),
-    ("binance_usdm", "binance_usdm/ws_bookTicker_combined_live_capture.json", "SUSHIUSDT", None),
-    ("coinbase", "coinbase/advtrade_ws_ticker_nautilus.json", "BTC-USD", None),
-    ("kraken", "kraken/ws_v2_ticker_update.json", "ALGO/USD", None),
-    ("okx", "okx/ws_tickers_SPOT_live_capture.json", "BTC-USDT", None),
-    ("bybit_spot", "bybit/ws_tickers_spot_snapshot.json", "BTCUSDT", None),
-    ("bybit_linear", "bybit/ws_tickers_linear_perpetual_snapshot.json", "BTCUSDT", None),
-    ("deribit", "deribit/ws_ticker_BTC-PERPETUAL_100ms_nautilus.json", "BTC-PERPETUAL", None),
+    (
+        "binance_usdm",
+        "binance_usdm/ws_bookTicker_combined_live_capture.json",
+        "SUSHIUSDT",
+        None,
+    ),
+    (
+        "coinbase",
+        "coinbase/advtrade_ws_ticker_nautilus.json",
+        "BTC-USD",
+        None,
+    ),
+    (
+        "kraken",
+        "kraken/ws_v2_ticker_update.json",
+        "ALGO/USD",
+        None,
+    ),
+    (
+        "okx",
+        "okx/ws_tickers_SPOT_live_capture.json",
+        "BTC-USDT",
+        None,
+    ),
+    (
+        "bybit_spot",
+        "bybit/ws_tickers_spot_snapshot.json",
+        "BTCUSDT",
+        None,
+    ),
+    (
+        "bybit_linear",
+        "bybit/ws_tickers_linear_perpetual_snapshot.json",
+        "BTCUSDT",
+        None,
+    ),
+    (
+        "deribit",
+        "deribit/ws_ticker_BTC-PERPETUAL_100ms_nautilus.json",
+        "BTC-PERPETUAL",
+        None,
+    ),
     (
         "bitfinex",
         "bitfinex/ws_v2_ticker_update_live_capture.json",
         "tBFTUSD",
         Some("bitfinex/ws_v2_subscribed_ticker_live_capture.json"),
     ),
-    ("bitstamp", "bitstamp/ws_order_book_btcusd_gocryptotrader_test.json", "btcusd", None),
+    (
+        "bitstamp",
+        "bitstamp/ws_order_book_btcusd_gocryptotrader_test.json",
+        "BTCUSD",
+        None,
+    ),
 ];
 
 fn fixture(path: &str) -> String {
@@ -74,22 +119,43 @@ fn bench(c: &mut Criterion) {
         };
         let mut conn = Connection::default();
         if let Some(s) = setup {
-            frame_to_quotes(venue, &fixture(s), meta, &table, &mut conn, &mut |_| {}, &mut |_| {})
-                .expect("setup frame parses");
+            frame_to_quotes(
+                venue,
+                &fixture(s),
+                meta,
+                &table,
+                &mut conn,
+                &mut |_| {},
+                &mut |_| {},
+            )
+            .expect("setup frame parses");
         }
         // Sequencing would drop the repeated frame after the first: the bench measures the
         // whole path, so each iteration starts from the state after the setup frames.
         let fresh = conn.state.clone();
-        let name = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".json");
+        let name = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(file)
+            .trim_end_matches(".json");
         let mut n = 0usize;
-        frame_to_quotes(venue, &frame, meta, &table, &mut conn, &mut |_| n += 1, &mut |_| {})
-            .expect("the frame parses");
+        frame_to_quotes(
+            venue,
+            &frame,
+            meta,
+            &table,
+            &mut conn,
+            &mut |_| n += 1,
+            &mut |_| {},
+        )
+        .expect("the frame parses");
         assert_eq!(n, 1, "{kind} {file}: one quote");
         g.bench_function(format!("{kind}/{name}"), |b| {
             b.iter_batched_ref(
-                || Connection {
-                    state: fresh.clone(),
-                    ..Default::default()
+                || {
+                    let mut c = Connection::default();
+                    c.state = fresh.clone();
+                    c
                 },
                 |conn| {
                     let mut q = None;
@@ -119,7 +185,11 @@ fn bench(c: &mut Criterion) {
             // Bitfinex: the channel binding the setup frame made.
             state.channels.insert(232949, "tBFTUSD".into());
         }
-        let name = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".json");
+        let name = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(file)
+            .trim_end_matches(".json");
         g.bench_function(format!("{kind}/{name}"), |b| {
             b.iter(|| {
                 let mut bid = None;

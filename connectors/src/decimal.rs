@@ -82,6 +82,83 @@ pub fn str_field(
     }
 }
 
+/// A field whose JSON type depends on the message (Binance `b`: a decimal string in bookTicker,
+/// an order id in trade, a list of levels in depthUpdate), read in one pass: the string borrowed
+/// from the frame, or any other value skipped without being built. Cheaper than a `RawValue`,
+/// which scans the value and then re-slices it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loose<'a> {
+    Str(&'a str),
+    /// Not a string without escapes (a number, a list, an object, an escaped string).
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Loose<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Loose::Str(v))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// [`str_field`] for a [`Loose`] field: a decimal string, `""` is `None`, anything else an error.
+pub fn loose_field(
+    venue: &'static str,
+    field: &'static str,
+    v: Option<Loose<'_>>,
+) -> Result<Option<Decimal>, ParseError> {
+    match v {
+        None | Some(Loose::Str("")) => Ok(None),
+        Some(Loose::Str(t)) => parse_decimal(t)
+            .map(Some)
+            .ok_or_else(|| ParseError::BadNumber {
+                venue,
+                field,
+                value: excerpt(t),
+            }),
+        Some(Loose::Other) => Err(ParseError::BadNumber {
+            venue,
+            field,
+            value: "(not a string)".into(),
+        }),
+    }
+}
+
 /// Serde adapter for `Option<Cow<'a, str>>` fields (with `#[serde(borrow)]`): borrows from the
 /// frame unless the string has escapes. Serde borrows a bare `Cow<str>` field but always copies
 /// one inside an `Option`.

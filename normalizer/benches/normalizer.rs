@@ -2,7 +2,7 @@
 //! 1,000 pairs x 10 sources, one collateral valuation, and the JSON encoding of each record.
 //! Run: `cargo bench -p normalizer --bench normalizer`. Figures: BENCHMARKS.md.
 
-use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use normalizer::assets::{AssetMaster, SymbolParts};
 use normalizer::reference::{PairCalculator, PairParams, Quote, ReferenceEngine, SourceSpec};
 use normalizer::valuation::{value_account, Holding, ValuationParams};
@@ -39,7 +39,10 @@ fn engine() -> (ReferenceEngine, Vec<Option<Quote>>) {
             sources,
         ));
         for s in 0..SOURCES {
-            let mid = Decimal::new(6_400_325 + (s as i64) * 7 + if s == 9 { 900_000 } else { 0 }, 2);
+            let mid = Decimal::new(
+                6_400_325 + (s as i64) * 7 + if s == 9 { 900_000 } else { 0 },
+                2,
+            );
             quotes.push(Some(Quote {
                 bid: Some(mid - Decimal::new(1, 2)),
                 ask: Some(mid + Decimal::new(1, 2)),
@@ -101,7 +104,13 @@ fn holdings() -> Vec<Holding> {
 /// `<ASSET>-USD` records for valuation: a real record of the engine, renamed to each asset.
 fn usd_prices(rec: &ReferencePrice) -> HashMap<String, ReferencePrice> {
     let mut m = HashMap::new();
-    for (asset, price) in [("BTC", 64_003), ("ETH", 3_200), ("USDT", 1), ("USDC", 1), ("SOL", 150)] {
+    for (asset, price) in [
+        ("BTC", 64_003),
+        ("ETH", 3_200),
+        ("USDT", 1),
+        ("USDC", 1),
+        ("SOL", 150),
+    ] {
         let mut r = rec.clone();
         r.base = asset.into();
         r.price = Some(Decimal::from(price));
@@ -206,13 +215,11 @@ fn bench(c: &mut Criterion) {
     for (name, rec) in &records {
         let mut buf = Vec::with_capacity(16 << 10);
         g.bench_function(*name, |b| {
-            b.iter_batched_ref(
-                || buf.clear(),
-                |_| {
-                    serde_json::to_writer(&mut buf, black_box(rec)).expect("encodes");
-                },
-                BatchSize::SmallInput,
-            )
+            b.iter(|| {
+                buf.clear();
+                serde_json::to_writer(&mut buf, black_box(rec)).expect("encodes");
+                buf.len()
+            })
         });
     }
     g.finish();

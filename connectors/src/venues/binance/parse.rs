@@ -2,7 +2,7 @@
 
 use super::wire::Frame;
 use super::KIND;
-use crate::decimal::str_field;
+use crate::decimal::loose_field;
 use crate::error::ParseError;
 use crate::traits::{FrameKind, ParsedQuote};
 
@@ -42,10 +42,10 @@ pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<Frame
     }
     emit(ParsedQuote {
         symbol,
-        bid: str_field(KIND, "b", ev.b)?,
-        ask: str_field(KIND, "a", ev.a)?,
-        bid_size: str_field(KIND, "B", ev.bid_qty)?,
-        ask_size: str_field(KIND, "A", ev.ask_qty)?,
+        bid: loose_field(KIND, "b", ev.b)?,
+        ask: loose_field(KIND, "a", ev.a)?,
+        bid_size: loose_field(KIND, "B", ev.bid_qty)?,
+        ask_size: loose_field(KIND, "A", ev.ask_qty)?,
         sequence: ev.u,
         // Spot bookTicker has no event time: staleness falls back to received_at.
         exchange_ts: ev.event_time.map(schemas::Ts::from_millis),
