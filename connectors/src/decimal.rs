@@ -16,11 +16,51 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     if text.is_empty() {
         return None;
     }
+    if let Some(d) = plain(text) {
+        return Some(d);
+    }
     if text.bytes().any(|b| b == b'e' || b == b'E') {
         Decimal::from_scientific(text).ok()
     } else {
         Decimal::from_str(text).ok()
     }
+}
+
+/// The common case of [`parse_decimal`] without `Decimal::from_str`'s general machinery:
+/// `-?D+(.D+)?` with at most 19 digits (so the coefficient fits a `u64`) and not negative zero.
+/// The result is the same `Decimal` (coefficient, scale and sign bit) `from_str` builds; anything
+/// else (`+`, `_`, exponents, more digits, `-0`) is `None` and goes the general way.
+pub fn plain(text: &str) -> Option<Decimal> {
+    let b = text.as_bytes();
+    let (negative, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    if digits.len() > 20 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut dot = None;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            // Wraps only past 19 digits, which are refused below.
+            b'0'..=b'9' => m = m.wrapping_mul(10).wrapping_add(u64::from(c - b'0')),
+            b'.' if dot.is_none() && i > 0 && i + 1 < digits.len() => dot = Some(i),
+            _ => return None,
+        }
+    }
+    let n_digits = digits.len() - usize::from(dot.is_some());
+    if digits.is_empty() || n_digits > 19 || (negative && m == 0) {
+        return None;
+    }
+    let scale = dot.map_or(0, |i| digits.len() - i - 1) as u32;
+    Some(Decimal::from_parts(
+        m as u32,
+        (m >> 32) as u32,
+        0,
+        negative,
+        scale,
+    ))
 }
 
 /// Serde adapter: a JSON number (or a numeric string) into `Option<Decimal>`, exactly;

@@ -5,6 +5,7 @@
 //! pings every 20 s and expects a pong within a minute, which tungstenite sends by itself;
 //! `serverShutdown` announces a close; at most 1024 streams and 5 messages/s per connection).
 
+pub mod fast;
 pub mod parse;
 pub mod sim;
 pub mod wire;
