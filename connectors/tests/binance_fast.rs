@@ -29,12 +29,10 @@ const OTHERS: [&str; 12] = [
     include_str!("fixtures/binance/ws_trade_combined_nautilus.json"),
 ];
 
+type Parser = fn(&str, &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError>;
 type Outcome = (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>);
 
-fn run(
-    f: fn(&str, &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError>,
-    frame: &str,
-) -> Outcome {
+fn run(f: Parser, frame: &str) -> Outcome {
     let mut quotes = Vec::new();
     let r = f(frame, &mut |q| quotes.push(q.into_owned()));
     (r, quotes)
