@@ -68,6 +68,14 @@ pub struct RunArgs {
     /// Do not serve the dashboard and health/metrics endpoints.
     #[arg(long)]
     pub no_dashboard: bool,
+    /// At exit, print to stderr the latency from frame read to price tick handed to the
+    /// producer (p50 / p99 / p999 / max, microseconds) and the peak RSS (scripts/latency.sh).
+    #[arg(long)]
+    pub latency: bool,
+    /// Load mode of every simulator started (benchmarks): this many ticker frames per second
+    /// per connection, round-robin over its instruments; synthetic assets get prices.
+    #[arg(long, value_name = "N")]
+    pub sim_frames_per_s: Option<u64>,
 }
 
 /// Exit codes of interface.md.

@@ -220,6 +220,13 @@ fn metrics_text(
     m.finish()
 }
 
+/// The process's peak resident set (`VmHWM` of /proc/self/status, Linux).
+fn peak_rss() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    Some(line.trim_start_matches("VmHWM:").trim().to_owned())
+}
+
 /// When a quote or balance was read: the as-of cut it belongs to (statuses have none).
 fn received_at(o: &Observation) -> Option<Ts> {
     match o {
@@ -402,6 +409,7 @@ pub async fn run(
             let sim = venue
                 .start_sim(SimOptions {
                     faults: c.sim_faults.clone().unwrap_or_default(),
+                    frames_per_s: args.sim_frames_per_s.unwrap_or(0),
                     ..Default::default()
                 })
                 .await
@@ -471,6 +479,10 @@ pub async fn run(
     tokio::pin!(deadline);
     let mut stopping = false;
     let mut publish_error = None;
+    // Frame read -> price tick handed to the producer, in microseconds (`--latency`).
+    let mut latency = args.latency.then(|| {
+        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
+    });
 
     loop {
         tokio::select! {
@@ -530,6 +542,9 @@ pub async fn run(
                 publish_error = Some(e);
                 break;
             }
+            if let (Some(h), Record::PriceTick(t)) = (latency.as_mut(), &r) {
+                h.saturating_record((Ts::now().micros() - t.received_at.micros()).max(1) as u64);
+            }
         }
         if publish_error.is_some() {
             connectors_token.cancel();
@@ -576,6 +591,25 @@ pub async fn run(
     closed.context("flushing sinks")?;
     if summary_every.is_some() {
         summary.print();
+    }
+    if let Some(h) = latency {
+        let conflated: u64 = stats
+            .iter()
+            .map(|(_, s)| ConnectorStats::get(&s.conflated))
+            .sum();
+        let frames: u64 = stats
+            .iter()
+            .map(|(_, s)| ConnectorStats::get(&s.frames))
+            .sum();
+        eprintln!(
+            "latency read->producer: {} price ticks of {frames} frames ({conflated} conflated): p50 {} us, p99 {} us, p999 {} us, max {} us; peak RSS {}",
+            h.len(),
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max(),
+            peak_rss().unwrap_or_else(|| "unknown".into())
+        );
     }
     drop(sims);
     if let Some(t) = req_task {

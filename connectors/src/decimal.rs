@@ -16,11 +16,51 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     if text.is_empty() {
         return None;
     }
+    if let Some(d) = plain(text) {
+        return Some(d);
+    }
     if text.bytes().any(|b| b == b'e' || b == b'E') {
         Decimal::from_scientific(text).ok()
     } else {
         Decimal::from_str(text).ok()
     }
+}
+
+/// The common case of [`parse_decimal`] without `Decimal::from_str`'s general machinery:
+/// `-?D+(.D+)?` with at most 19 digits (so the coefficient fits a `u64`) and not negative zero.
+/// The result is the same `Decimal` (coefficient, scale and sign bit) `from_str` builds; anything
+/// else (`+`, `_`, exponents, more digits, `-0`) is `None` and goes the general way.
+pub fn plain(text: &str) -> Option<Decimal> {
+    let b = text.as_bytes();
+    let (negative, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, b),
+    };
+    if digits.len() > 20 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut dot = None;
+    for (i, &c) in digits.iter().enumerate() {
+        match c {
+            // Wraps only past 19 digits, which are refused below.
+            b'0'..=b'9' => m = m.wrapping_mul(10).wrapping_add(u64::from(c - b'0')),
+            b'.' if dot.is_none() && i > 0 && i + 1 < digits.len() => dot = Some(i),
+            _ => return None,
+        }
+    }
+    let n_digits = digits.len() - usize::from(dot.is_some());
+    if digits.is_empty() || n_digits > 19 || (negative && m == 0) {
+        return None;
+    }
+    let scale = dot.map_or(0, |i| digits.len() - i - 1) as u32;
+    Some(Decimal::from_parts(
+        m as u32,
+        (m >> 32) as u32,
+        0,
+        negative,
+        scale,
+    ))
 }
 
 /// Serde adapter: a JSON number (or a numeric string) into `Option<Decimal>`, exactly;
@@ -79,6 +119,83 @@ pub fn str_field(
     match quoted(raw).ok_or_else(bad)? {
         "" => Ok(None),
         t => parse_decimal(t).map(Some).ok_or_else(bad),
+    }
+}
+
+/// A field whose JSON type depends on the message (Binance `b`: a decimal string in bookTicker,
+/// an order id in trade, a list of levels in depthUpdate), read in one pass: the string borrowed
+/// from the frame, or any other value skipped without being built. Cheaper than a `RawValue`,
+/// which scans the value and then re-slices it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Loose<'a> {
+    Str(&'a str),
+    /// Not a string without escapes (a number, a list, an object, an escaped string).
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Loose<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Loose<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Loose::Str(v))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Loose::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Loose::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// [`str_field`] for a [`Loose`] field: a decimal string, `""` is `None`, anything else an error.
+pub fn loose_field(
+    venue: &'static str,
+    field: &'static str,
+    v: Option<Loose<'_>>,
+) -> Result<Option<Decimal>, ParseError> {
+    match v {
+        None | Some(Loose::Str("")) => Ok(None),
+        Some(Loose::Str(t)) => parse_decimal(t)
+            .map(Some)
+            .ok_or_else(|| ParseError::BadNumber {
+                venue,
+                field,
+                value: excerpt(t),
+            }),
+        Some(Loose::Other) => Err(ParseError::BadNumber {
+            venue,
+            field,
+            value: "(not a string)".into(),
+        }),
     }
 }
 

@@ -13,7 +13,9 @@ pub struct InstrumentSpec {
 
 #[derive(Clone, Debug, Default)]
 pub struct SymbolTable {
-    index: HashMap<Box<str>, u32>,
+    /// FxHash: a short symbol hashes in a few instructions (SipHash's DoS resistance buys
+    /// nothing for keys fixed by our own config).
+    index: HashMap<Box<str>, u32, rustc_hash::FxBuildHasher>,
     instruments: Vec<InstrumentSpec>,
 }
 

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use schemas::ReferencePrice;
 use schemas::{
     BalanceObs, BalanceSchema, BalanceSnapshot, Observation, PriceTick, PriceTickSchema, QuoteObs,
-    Record, SourceKind, Ts,
+    Record, SharedStr, SourceKind, Ts,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -51,8 +51,22 @@ pub struct CoreStats {
     pub inconsistent_balances: u64,
 }
 
+/// The names a `price_tick.v1` of one source carries, made once: a tick clones them without
+/// allocating (the per-quote path allocates nothing).
+#[derive(Clone, Debug)]
+struct TickNames {
+    venue: SharedStr,
+    connector: SharedStr,
+    venue_symbol: SharedStr,
+    instrument: SharedStr,
+    base: SharedStr,
+    quote: SharedStr,
+}
+
 pub struct Normalizer {
     connectors: Vec<ConnectorInfo>,
+    /// Per connector, per source: its tick names (`names[c][i]` for `connectors[c].sources[i]`).
+    names: Vec<Vec<TickNames>>,
     epochs: Vec<u64>,
     quotes: Vec<Option<Quote>>,
     engine: ReferenceEngine,
@@ -79,8 +93,26 @@ impl Normalizer {
             .flat_map(|c| c.sources.iter().map(|s| s.slot + 1))
             .max()
             .unwrap_or(0);
+        let names = connectors
+            .iter()
+            .map(|c| {
+                let (venue, connector) = (SharedStr::from(&c.venue), SharedStr::from(&c.id));
+                c.sources
+                    .iter()
+                    .map(|s| TickNames {
+                        venue: venue.clone(),
+                        connector: connector.clone(),
+                        venue_symbol: SharedStr::from(&s.venue_symbol),
+                        instrument: SharedStr::from(&s.instrument.name),
+                        base: SharedStr::from(&s.instrument.base),
+                        quote: SharedStr::from(&s.instrument.quote),
+                    })
+                    .collect()
+            })
+            .collect();
         Normalizer {
             epochs: vec![0; connectors.len()],
+            names,
             connectors,
             quotes: vec![None; slots],
             engine,
@@ -198,16 +230,16 @@ impl Normalizer {
             exchange_ts: q.exchange_ts,
             received_at: q.received_at,
         });
-        let i = &src.instrument;
+        let n = &self.names[ci][q.source.instrument as usize];
         Some(PriceTick {
             schema: PriceTickSchema,
-            venue: conn.venue.clone(),
-            connector: conn.id.clone(),
-            venue_symbol: src.venue_symbol.clone(),
-            instrument: i.name.clone(),
-            base: i.base.clone(),
-            quote: i.quote.clone(),
-            market: i.market,
+            venue: n.venue.clone(),
+            connector: n.connector.clone(),
+            venue_symbol: n.venue_symbol.clone(),
+            instrument: n.instrument.clone(),
+            base: n.base.clone(),
+            quote: n.quote.clone(),
+            market: src.instrument.market,
             bid: q.bid,
             ask: q.ask,
             bid_size: q.bid_size,

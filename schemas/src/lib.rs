@@ -8,11 +8,13 @@
 pub mod ids;
 pub mod observation;
 pub mod records;
+pub mod shared;
 pub mod time;
 pub mod topics;
 
 pub use observation::{BalanceObs, Observation, QuoteObs, SourceRef};
 pub use records::*;
+pub use shared::SharedStr;
 pub use time::Ts;
 pub use topics::{Record, TopicNames};
 

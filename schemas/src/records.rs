@@ -1,5 +1,6 @@
 //! The five record types of records.md.
 
+use crate::shared::SharedStr;
 use crate::time::Ts;
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
@@ -70,15 +71,15 @@ pub enum Market {
 pub struct PriceTick {
     pub schema: PriceTickSchema,
     /// The venue kind, e.g. `binance`.
-    pub venue: String,
+    pub venue: SharedStr,
     /// The configured instance, e.g. `binance-spot`.
-    pub connector: String,
+    pub connector: SharedStr,
     /// As the venue spells it: `BTCUSDT`, `BTC/USD`, `BTC-PERPETUAL`.
-    pub venue_symbol: String,
+    pub venue_symbol: SharedStr,
     /// Canonical: `BTC-USDT`, `BTC-USD-PERP`, `BTC-USD-20261225`.
-    pub instrument: String,
-    pub base: String,
-    pub quote: String,
+    pub instrument: SharedStr,
+    pub base: SharedStr,
+    pub quote: SharedStr,
     pub market: Market,
     pub bid: Option<Decimal>,
     pub ask: Option<Decimal>,

@@ -101,7 +101,7 @@ impl Record {
     /// The Kafka key of records.md.
     pub fn key(&self) -> String {
         match self {
-            Record::PriceTick(r) => r.base.clone(),
+            Record::PriceTick(r) => r.base.to_string(),
             Record::Balance(r) => format!("{}/{}/{}", r.account, r.source, r.asset),
             Record::ReferencePrice(r) => format!("{}-{}", r.base, r.quote),
             Record::CollateralReport(r) => r.account.clone(),

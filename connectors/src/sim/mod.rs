@@ -105,6 +105,12 @@ pub struct SimOptions {
     /// Interval between venue heartbeats (for venues that send them).
     pub heartbeat_interval: Duration,
     pub faults: SimFaults,
+    /// Load mode (benchmarks; 0 = off, the default): this many ticker frames per second per
+    /// connection, round-robin over the subscribed symbols, instead of one per symbol every
+    /// `tick_interval`. Frames go out in bursts every millisecond. In load mode the price model
+    /// also prices assets it has no anchor for (from a hash of the name), so generated configs
+    /// with synthetic assets (`scripts/gen-config.py`) get quotes.
+    pub frames_per_s: u64,
 }
 
 impl Default for SimOptions {
@@ -113,6 +119,7 @@ impl Default for SimOptions {
             tick_interval: Duration::from_millis(250),
             heartbeat_interval: Duration::from_secs(1),
             faults: SimFaults::default(),
+            frames_per_s: 0,
         }
     }
 }
@@ -249,6 +256,9 @@ pub struct SimSession {
     pub channels: Vec<(i64, String)>,
     /// Whether the client authenticated on this connection (private streams: Bybit `auth`).
     pub authenticated: bool,
+    /// Load mode ([`SimOptions::frames_per_s`]): synthetic assets are priced, so a protocol
+    /// that refuses unpriceable symbols (OKX) accepts them.
+    pub load: bool,
 }
 
 /// What a simulated connection sent for one symbol so far.
@@ -416,6 +426,7 @@ async fn connection<P: SimProtocol>(
     drops.borrow_and_update();
     let mut session = SimSession {
         now: Ts::now(),
+        load: options.frames_per_s > 0,
         ..Default::default()
     };
     for frame in proto.on_connect(path, &mut session) {
@@ -423,10 +434,19 @@ async fn connection<P: SimProtocol>(
             return;
         }
     }
-    let mut ticks = tokio::time::interval(options.tick_interval);
+    let load = options.frames_per_s;
+    let mut ticks = tokio::time::interval(if load > 0 {
+        Duration::from_millis(1)
+    } else {
+        options.tick_interval
+    });
+    // Load mode keeps the average rate when the runtime falls behind (bursts catch up).
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut heartbeats = tokio::time::interval(options.heartbeat_interval);
     let model = PriceModel;
     let venue = proto.venue();
+    let load_started = tokio::time::Instant::now();
+    let (mut load_sent, mut load_next) = (0u64, 0usize);
     loop {
         let out: Vec<String> = tokio::select! {
             _ = drops.changed() => return, // abrupt: the TCP stream is dropped without a close frame
@@ -477,14 +497,30 @@ async fn connection<P: SimProtocol>(
                     session.now = Ts::now().plus_millis(ahead);
                     let dev = ctl.deviation_bps.load(Ordering::SeqCst) + options.faults.deviation(elapsed);
                     let symbols = session.symbols.clone();
-                    let mut frames: Vec<String> = symbols
-                        .iter()
-                        .filter_map(|s| {
-                            let q = model.quote_for(venue, s, session.now, dev)?;
-                            ctl.data_frames.fetch_add(1, Ordering::SeqCst);
-                            Some(proto.ticker(s, &q, &mut session))
-                        })
-                        .collect();
+                    let mut frames: Vec<String> = if load > 0 {
+                        // Frames due by now at `load` per second, round-robin over the symbols.
+                        let due = (load_started.elapsed().as_micros() as u64 * load / 1_000_000)
+                            .saturating_sub(load_sent);
+                        load_sent += due;
+                        (0..due)
+                            .filter_map(|_| {
+                                let s = symbols.get(load_next % symbols.len().max(1))?;
+                                load_next = load_next.wrapping_add(1);
+                                let q = model.quote_any(venue, s, session.now, dev, true)?;
+                                ctl.data_frames.fetch_add(1, Ordering::Relaxed);
+                                Some(proto.ticker(s, &q, &mut session))
+                            })
+                            .collect()
+                    } else {
+                        symbols
+                            .iter()
+                            .filter_map(|s| {
+                                let q = model.quote_for(venue, s, session.now, dev)?;
+                                ctl.data_frames.fetch_add(1, Ordering::SeqCst);
+                                Some(proto.ticker(s, &q, &mut session))
+                            })
+                            .collect()
+                    };
                     let extra = proto.on_tick(&mut session);
                     ctl.data_frames.fetch_add(extra.len() as u64, Ordering::SeqCst);
                     frames.extend(extra);

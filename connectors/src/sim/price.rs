@@ -67,7 +67,18 @@ fn tri(t_ms: i64, period_ms: i64, amp_bps: i64, phase_ms: i64) -> Decimal {
 impl PriceModel {
     /// The simulated USD price of `asset` at `t`.
     pub fn usd(&self, asset: &str, t: Ts) -> Option<Decimal> {
-        let (anchor, amp) = anchor(asset)?;
+        self.usd_any(asset, t, false)
+    }
+
+    /// `synthetic` (load mode): an asset without an anchor gets one from a hash of its name
+    /// (1 to ~1,000 USD) instead of no price.
+    fn usd_any(&self, asset: &str, t: Ts, synthetic: bool) -> Option<Decimal> {
+        let (anchor, amp) = anchor(asset).or_else(|| {
+            let h = asset
+                .bytes()
+                .fold(17u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+            synthetic.then(|| (Decimal::new(100 + (h % 100_000) as i64, 2), 100))
+        })?;
         let phase = asset.bytes().map(i64::from).sum::<i64>() * 7_919;
         let t = t.millis();
         let bps = tri(t, 600_000, amp, phase)
@@ -99,8 +110,20 @@ impl PriceModel {
         t: Ts,
         deviation_bps: i64,
     ) -> Option<SimQuote> {
+        self.quote_any(venue, symbol, t, deviation_bps, false)
+    }
+
+    /// [`Self::quote_for`], also for assets without an anchor when `synthetic` (load mode).
+    pub fn quote_any(
+        &self,
+        venue: &dyn StreamingVenue,
+        symbol: &str,
+        t: Ts,
+        deviation_bps: i64,
+        synthetic: bool,
+    ) -> Option<SimQuote> {
         let (base, quote) = Self::assets(venue, symbol)?;
-        let mid = self.usd(&base, t)? / self.usd(&quote, t)?;
+        let mid = self.usd_any(&base, t, synthetic)? / self.usd_any(&quote, t, synthetic)?;
         let mut rng = rand::thread_rng();
         let noise = Decimal::new(rng.gen_range(-5..=5), 1); // +-0.5 bp
         let bps = Decimal::from(deviation_bps) + noise;

@@ -124,7 +124,7 @@ pub struct FrameMeta {
 #[derive(Debug, Default)]
 pub struct Connection {
     pub state: ConnState,
-    last_seq: HashMap<u32, u64>,
+    last_seq: HashMap<u32, u64, rustc_hash::FxBuildHasher>,
     full: HashMap<u32, QuoteObs>,
     /// Quotes dropped as duplicates or out of order on this connection.
     pub out_of_order: u64,

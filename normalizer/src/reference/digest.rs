@@ -7,11 +7,29 @@ use schemas::Ts;
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
+/// The hasher as an `io::Write`, so the canonical JSON goes straight into it (the same bytes
+/// `serde_json::to_string` would produce, without building the string first).
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 fn sha256_hex<T: Serialize>(value: &T) -> String {
-    // Serializing plain structs of strings, decimals and timestamps cannot fail; an empty
-    // string would still hash deterministically if it ever did.
-    let json = serde_json::to_string(value).unwrap_or_default();
-    hex::encode(Sha256::digest(json.as_bytes()))
+    let mut w = HashWriter(Sha256::new());
+    // Serializing plain structs of strings, decimals and timestamps cannot fail (and the
+    // writer never does); the output is the same bytes `serde_json::to_string` gives.
+    if serde_json::to_writer(&mut w, value).is_err() {
+        // Unreachable in practice; hash the empty string as the former code did.
+        return hex::encode(Sha256::digest(b""));
+    }
+    hex::encode(w.0.finalize())
 }
 
 fn canonical_opt_decimal<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {

@@ -8,6 +8,7 @@
 //! Balances: [`BinanceBalances`] polls `GET /api/v3/account`; [`stream::BinanceUserStream`]
 //! takes the user data stream's pushes on the WebSocket API beside it.
 
+pub mod fast;
 pub mod parse;
 pub mod sim;
 pub mod stream;

@@ -1,12 +1,24 @@
 //! Binance frames -> quotes. Pure: no clock, no I/O.
 
-use super::wire::Frame;
+use super::wire::{Event, Frame};
 use super::KIND;
-use crate::decimal::str_field;
+use crate::decimal::loose_field;
 use crate::error::ParseError;
 use crate::traits::{FrameKind, ParsedQuote};
 
 pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError> {
+    match super::fast::book_ticker(frame) {
+        Some(ev) => event(ev, frame, emit),
+        None => parse_serde(frame, emit),
+    }
+}
+
+/// [`parse`] without the bookTicker fast path: serde_json for every frame. Public for the
+/// equivalence tests and benches.
+pub fn parse_serde(
+    frame: &str,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
     let f: Frame<'_> =
         serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;
     if let Some(code) = f.code {
@@ -25,6 +37,15 @@ pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<Frame
             payload: crate::error::excerpt(frame),
         });
     };
+    event(ev, frame, emit)
+}
+
+/// One market event (of either path) -> a quote, a control frame or an error.
+fn event(
+    ev: Event<'_>,
+    frame: &str,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
     if ev.e.as_deref() == Some("serverShutdown") {
         return Ok(FrameKind::Reconnect);
     }
@@ -42,10 +63,10 @@ pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<Frame
     }
     emit(ParsedQuote {
         symbol,
-        bid: str_field(KIND, "b", ev.b)?,
-        ask: str_field(KIND, "a", ev.a)?,
-        bid_size: str_field(KIND, "B", ev.bid_qty)?,
-        ask_size: str_field(KIND, "A", ev.ask_qty)?,
+        bid: loose_field(KIND, "b", ev.b)?,
+        ask: loose_field(KIND, "a", ev.a)?,
+        bid_size: loose_field(KIND, "B", ev.bid_qty)?,
+        ask_size: loose_field(KIND, "A", ev.ask_qty)?,
         sequence: ev.u,
         // Spot bookTicker has no event time: staleness falls back to received_at.
         exchange_ts: ev.event_time.map(schemas::Ts::from_millis),

@@ -1,8 +1,7 @@
 //! Binance market-stream messages, deserialized straight from the frame.
 
-use crate::decimal::opt_cow;
+use crate::decimal::{opt_cow, Loose};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// Every frame shape on a market-stream connection, in one pass and without `flatten` (which
@@ -14,8 +13,8 @@ use std::borrow::Cow;
 /// `{"stream":"nknusdt@bookTicker","data":{"u":499869768,"s":"NKNUSDT","b":"0.35210000","B":"672.00000000","a":"0.35260000","A":"3199.00000000"}}`
 #[derive(Debug, Deserialize)]
 pub struct Frame<'a> {
-    #[serde(default, borrow, deserialize_with = "opt_cow")]
-    pub stream: Option<Cow<'a, str>>,
+    /// Only its presence matters (a combined-stream envelope).
+    pub stream: Option<serde::de::IgnoredAny>,
     #[serde(borrow)]
     pub data: Option<Event<'a>>,
     pub id: Option<serde::de::IgnoredAny>,
@@ -30,13 +29,13 @@ pub struct Frame<'a> {
     pub s: Option<Cow<'a, str>>,
     pub u: Option<u64>,
     #[serde(default, borrow)]
-    pub b: Option<&'a RawValue>,
+    pub b: Option<Loose<'a>>,
     #[serde(rename = "B", default, borrow)]
-    pub bid_qty: Option<&'a RawValue>,
+    pub bid_qty: Option<Loose<'a>>,
     #[serde(default, borrow)]
-    pub a: Option<&'a RawValue>,
+    pub a: Option<Loose<'a>>,
     #[serde(rename = "A", default, borrow)]
-    pub ask_qty: Option<&'a RawValue>,
+    pub ask_qty: Option<Loose<'a>>,
 }
 
 impl<'a> Frame<'a> {
@@ -73,13 +72,13 @@ pub struct Event<'a> {
     #[serde(default, borrow, deserialize_with = "opt_cow")]
     pub s: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
-    pub b: Option<&'a RawValue>,
+    pub b: Option<Loose<'a>>,
     #[serde(rename = "B", default, borrow)]
-    pub bid_qty: Option<&'a RawValue>,
+    pub bid_qty: Option<Loose<'a>>,
     #[serde(default, borrow)]
-    pub a: Option<&'a RawValue>,
+    pub a: Option<Loose<'a>>,
     #[serde(rename = "A", default, borrow)]
-    pub ask_qty: Option<&'a RawValue>,
+    pub ask_qty: Option<Loose<'a>>,
 }
 
 /// `GET /api/v3/account` (balances part; the rest is ignored):

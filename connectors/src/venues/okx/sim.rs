@@ -40,7 +40,10 @@ fn error(code: &str, msg: &str, session: &SimSession) -> String {
 impl OkxSim {
     /// Whether the venue lists this instrument: a well-formed instId the price model can quote.
     fn listed(&self, id: &str, session: &SimSession) -> bool {
-        inst_id(id).is_ok() && PriceModel.quote_for(&Okx, id, session.now, 0).is_some()
+        inst_id(id).is_ok()
+            && PriceModel
+                .quote_any(&Okx, id, session.now, 0, session.load)
+                .is_some()
     }
 }
 

@@ -1,0 +1,229 @@
+//! The normalizer's per-record work: asset-master lookups, one reference-price tick for
+//! 1,000 pairs x 10 sources, one collateral valuation, and the JSON encoding of each record.
+//! Run: `cargo bench -p normalizer --bench normalizer`. Figures: BENCHMARKS.md.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use normalizer::assets::{AssetMaster, SymbolParts};
+use normalizer::reference::{PairCalculator, PairParams, Quote, ReferenceEngine, SourceSpec};
+use normalizer::valuation::{value_account, Holding, ValuationParams};
+use rust_decimal::Decimal;
+use schemas::{
+    BalanceSchema, BalanceSnapshot, Market, PriceTick, PriceTickSchema, Record, ReferencePrice,
+    SourceKind, Ts,
+};
+use std::collections::HashMap;
+
+const PAIRS: usize = 1_000;
+const SOURCES: usize = 10;
+const T0: i64 = 1_795_000_000_000; // ms
+
+/// 1,000 `<BASE>-USD` pairs with 10 sources each, every source quoted 100 ms before the cut,
+/// mids spread by a few basis points (one outlier per pair).
+fn engine() -> (ReferenceEngine, Vec<Option<Quote>>) {
+    let mut calcs = Vec::with_capacity(PAIRS);
+    let mut quotes = Vec::with_capacity(PAIRS * SOURCES);
+    for p in 0..PAIRS {
+        let base = format!("A{p:03}");
+        let sources = (0..SOURCES)
+            .map(|s| SourceSpec {
+                venue: format!("venue{s}"),
+                connector: format!("venue{s}-main"),
+                instrument: format!("{base}-USD"),
+                quote_asset: "USD".into(),
+                static_weight: None,
+                slot: p * SOURCES + s,
+            })
+            .collect();
+        calcs.push(PairCalculator::new(
+            PairParams::new(&base, "USD", false),
+            sources,
+        ));
+        for s in 0..SOURCES {
+            let mid = Decimal::new(
+                6_400_325 + (s as i64) * 7 + if s == 9 { 900_000 } else { 0 },
+                2,
+            );
+            quotes.push(Some(Quote {
+                bid: Some(mid - Decimal::new(1, 2)),
+                ask: Some(mid + Decimal::new(1, 2)),
+                last: Some(mid),
+                volume_24h: Some(Decimal::new(12_345, 1)),
+                exchange_ts: Some(Ts::from_millis(T0 - 150)),
+                received_at: Ts::from_millis(T0 - 100),
+            }));
+        }
+    }
+    (ReferenceEngine::new(calcs).expect("pairs"), quotes)
+}
+
+fn price_tick() -> PriceTick {
+    PriceTick {
+        schema: PriceTickSchema,
+        venue: "binance".into(),
+        connector: "binance-spot".into(),
+        venue_symbol: "BTCUSDT".into(),
+        instrument: "BTC-USDT".into(),
+        base: "BTC".into(),
+        quote: "USDT".into(),
+        market: Market::Spot,
+        bid: Some(Decimal::new(6_400_325, 2)),
+        ask: Some(Decimal::new(6_400_326, 2)),
+        bid_size: Some(Decimal::new(312_100_000, 8)),
+        ask_size: Some(Decimal::new(4_066_000_000, 8)),
+        last: None,
+        mark: None,
+        index: None,
+        exchange_ts: Some(Ts::from_millis(T0)),
+        received_at: Ts::from_micros(T0 * 1000 + 123_456),
+        sequence: Some(400_900_217),
+        epoch: 1,
+    }
+}
+
+fn holdings() -> Vec<Holding> {
+    ["BTC", "ETH", "USDT", "USDC", "SOL"]
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| {
+            (0..3).map(move |s| Holding {
+                source: format!("source{s}"),
+                source_kind: if s == 2 {
+                    SourceKind::Custodian
+                } else {
+                    SourceKind::Exchange
+                },
+                asset: (*a).into(),
+                quantity: Decimal::new(125 * (i as i64 + 1) * 1000 + s, 3),
+                pending: None,
+                as_of: Ts::from_millis(T0 - 1000),
+            })
+        })
+        .collect()
+}
+
+/// `<ASSET>-USD` records for valuation: a real record of the engine, renamed to each asset.
+fn usd_prices(rec: &ReferencePrice) -> HashMap<String, ReferencePrice> {
+    let mut m = HashMap::new();
+    for (asset, price) in [
+        ("BTC", 64_003),
+        ("ETH", 3_200),
+        ("USDT", 1),
+        ("USDC", 1),
+        ("SOL", 150),
+    ] {
+        let mut r = rec.clone();
+        r.base = asset.into();
+        r.price = Some(Decimal::from(price));
+        m.insert(asset.to_string(), r);
+    }
+    m
+}
+
+fn bench(c: &mut Criterion) {
+    let assets = AssetMaster::default();
+    let mut g = c.benchmark_group("asset_master");
+    g.bench_function("canonical_kraken_alias", |b| {
+        b.iter(|| assets.canonical(black_box("kraken"), black_box("XXBT")))
+    });
+    g.bench_function("canonical_plain", |b| {
+        b.iter(|| assets.canonical(black_box("binance"), black_box("BTC")))
+    });
+    g.bench_function("resolve_joined", |b| {
+        b.iter(|| {
+            assets.resolve(
+                black_box("binance"),
+                SymbolParts::Joined {
+                    symbol: black_box("BTCUSDT"),
+                    market: Market::Spot,
+                    expiry: None,
+                },
+            )
+        })
+    });
+    g.finish();
+
+    let (mut engine, quotes) = engine();
+    let mut g = c.benchmark_group("reference");
+    g.sample_size(20);
+    let mut t = T0;
+    g.bench_function("tick_1000_pairs_x_10_sources", |b| {
+        b.iter(|| {
+            t += 1;
+            black_box(engine.tick(Ts::from_millis(t), &quotes).len())
+        })
+    });
+    g.finish();
+    let recs = engine.tick(Ts::from_millis(T0), &quotes);
+    assert_eq!(recs.len(), PAIRS);
+    assert!(recs[0].price.is_some(), "{:?}", recs[0].status);
+
+    let prices = usd_prices(&recs[0]);
+    let params = ValuationParams::default();
+    let hs = holdings();
+    let mut g = c.benchmark_group("valuation");
+    g.bench_function("account_5_assets_x_3_sources", |b| {
+        b.iter(|| {
+            value_account(
+                "fund-a",
+                Ts::from_millis(T0),
+                black_box(&hs),
+                &prices,
+                Some(Decimal::from(5_000_000)),
+                &params,
+                "hash",
+                1,
+            )
+        })
+    });
+    g.finish();
+    let report = value_account(
+        "fund-a",
+        Ts::from_millis(T0),
+        &hs,
+        &prices,
+        Some(Decimal::from(5_000_000)),
+        &params,
+        "hash",
+        1,
+    );
+
+    let balance = BalanceSnapshot {
+        schema: BalanceSchema,
+        account: "fund-a".into(),
+        source: "kraken-main".into(),
+        source_kind: SourceKind::Exchange,
+        venue: "kraken".into(),
+        sub_account: None,
+        wallet: None,
+        asset: "BTC".into(),
+        venue_asset: "XXBT".into(),
+        total: Decimal::new(12_500_000_000, 10),
+        available: Decimal::new(12_500_000_000, 10),
+        locked: Decimal::ZERO,
+        borrowed: None,
+        pending: None,
+        as_of: Ts::from_millis(T0),
+        received_at: Ts::from_millis(T0),
+    };
+    let records = [
+        ("price_tick", Record::PriceTick(price_tick())),
+        ("balance", Record::Balance(balance)),
+        ("reference_price", Record::ReferencePrice(recs[0].clone())),
+        ("collateral_report", Record::CollateralReport(report)),
+    ];
+    let mut g = c.benchmark_group("json");
+    for (name, rec) in &records {
+        let mut buf = Vec::with_capacity(16 << 10);
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                buf.clear();
+                serde_json::to_writer(&mut buf, black_box(rec)).expect("encodes");
+                buf.len()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
