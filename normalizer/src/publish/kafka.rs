@@ -845,7 +845,7 @@ impl KafkaSink {
                     Err((err, _)) => return Err(PublishError::enqueue(topic, &tick.key, &err)),
                 }
             }
-            let at = (t.connector.clone(), t.instrument.clone());
+            let at = (t.connector.to_string(), t.instrument.to_string());
             if st.ticks.insert(at, tick).is_some() {
                 ctx.counters.conflated_ticks.fetch_add(1, Ordering::Relaxed);
             }

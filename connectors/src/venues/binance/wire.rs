@@ -2,6 +2,7 @@
 
 use crate::decimal::{opt_cow, Loose};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 
 /// Every frame shape on a market-stream connection, in one pass and without `flatten` (which
