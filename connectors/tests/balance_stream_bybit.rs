@@ -3,22 +3,19 @@
 //! HMAC, and `run_balance_stream` end to end against the simulator (auth, subscribe, pushes,
 //! refused login, dropped connection, cancel).
 
+mod balance_stream_support;
+use balance_stream_support::{balance, is_state, status, Run};
 use connectors::auth::Credentials;
-use connectors::balance_stream::{
-    run_balance_stream, BalanceStream, BalanceStreamConnector, STREAM,
-};
-use connectors::outbox::{self, Outbox};
+use connectors::balance_stream::{BalanceStream, STREAM};
 use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::traits::FrameKind;
 use connectors::venues::bybit::sim::SIM_BALANCES;
 use connectors::venues::bybit::{BybitBalances, BybitWalletStream};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use schemas::{BalanceObs, FeedState, FeedStatus, Observation, Ts};
+use schemas::{FeedState, Ts};
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 const FIXTURE: &str = include_str!("fixtures/bybit/ws_private_wallet_stream.json");
 
@@ -161,75 +158,8 @@ fn registry_lists_the_stream_under_the_polling_kind() {
     assert!(connectors::registry::balance_stream("bybit_spot").is_none());
 }
 
-struct Run {
-    rx: mpsc::Receiver<Observation>,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-    seen: Vec<Observation>,
-}
-
 fn start(url: &str, creds: Credentials, index: u32) -> Run {
-    let (tx, rx) = outbox::channel(1024);
-    let cancel = CancellationToken::new();
-    let url = url.to_owned();
-    let c = cancel.clone();
-    let task = tokio::spawn(async move {
-        run_balance_stream(
-            BalanceStreamConnector {
-                id: "bybit-ws".into(),
-                index,
-                venue: &BybitWalletStream,
-                ws_url: Some(url),
-                creds,
-                rest_url: None,
-                capture: None,
-            },
-            Outbox::new(tx, Default::default()),
-            c,
-        )
-        .await
-    });
-    Run {
-        rx,
-        cancel,
-        task,
-        seen: Vec::new(),
-    }
-}
-
-impl Run {
-    /// Reads until `pred` holds for an observation; returns it.
-    async fn until(&mut self, what: &str, pred: impl Fn(&Observation) -> bool) -> Observation {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let o = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}; saw {:#?}", self.seen))
-                .expect("channel open");
-            self.seen.push(o.clone());
-            if pred(&o) {
-                return o;
-            }
-        }
-    }
-}
-
-fn status(o: &Observation) -> Option<&FeedStatus> {
-    match o {
-        Observation::Status(s) => Some(s),
-        _ => None,
-    }
-}
-
-fn balance(o: &Observation) -> Option<&BalanceObs> {
-    match o {
-        Observation::Balance(b) => Some(b),
-        _ => None,
-    }
-}
-
-fn is_state(o: &Observation, state: FeedState) -> bool {
-    status(o).is_some_and(|s| s.state == state)
+    balance_stream_support::start(&BybitWalletStream, "bybit-ws", url, creds, index, None)
 }
 
 #[tokio::test]

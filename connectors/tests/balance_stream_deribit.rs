@@ -4,11 +4,10 @@
 //! `run_balance_stream` end to end against the simulator (auth, heartbeats, pushes, refused
 //! login, dropped connection, cancel, tokens kept out of captures).
 
+mod balance_stream_support;
+use balance_stream_support::{balance, is_state, status, Run};
 use connectors::auth::Credentials;
-use connectors::balance_stream::{
-    run_balance_stream, BalanceStream, BalanceStreamConnector, CAPTURE_CHANNEL, STREAM,
-};
-use connectors::outbox::{self, Outbox};
+use connectors::balance_stream::{BalanceStream, CAPTURE_CHANNEL, STREAM};
 use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::traits::FrameKind;
 use connectors::venues::deribit::sim::SIM_SUMMARIES;
@@ -16,11 +15,10 @@ use connectors::venues::deribit::stream::{redact_tokens, PORTFOLIO_CHANNEL};
 use connectors::venues::deribit::{DeribitBalances, DeribitPortfolioStream, TEST_REPLY};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use schemas::{BalanceObs, FeedState, FeedStatus, Observation, Ts};
+use schemas::{FeedState, Ts};
 use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 const PORTFOLIO: &str = include_str!("fixtures/deribit/ws_private_user_portfolio_nautilus.json");
 const SUMMARIES: &str =
@@ -181,79 +179,20 @@ fn auth_is_a_client_signature_as_documented() {
     assert_eq!(s.default_ws_url(), "wss://www.deribit.com/ws/api/v2");
 }
 
-struct Run {
-    rx: mpsc::Receiver<Observation>,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-    seen: Vec<Observation>,
-}
-
 fn start(
     url: &str,
     creds: Credentials,
     index: u32,
     capture: Option<connectors::capture::CaptureTx>,
 ) -> Run {
-    let (tx, rx) = outbox::channel(1024);
-    let cancel = CancellationToken::new();
-    let url = url.to_owned();
-    let c = cancel.clone();
-    let task = tokio::spawn(async move {
-        run_balance_stream(
-            BalanceStreamConnector {
-                id: "deribit-ws".into(),
-                index,
-                venue: &DeribitPortfolioStream,
-                ws_url: Some(url),
-                creds,
-                rest_url: None,
-                capture,
-            },
-            Outbox::new(tx, Default::default()),
-            c,
-        )
-        .await
-    });
-    Run {
-        rx,
-        cancel,
-        task,
-        seen: Vec::new(),
-    }
-}
-
-impl Run {
-    async fn until(&mut self, what: &str, pred: impl Fn(&Observation) -> bool) -> Observation {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let o = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}; saw {:#?}", self.seen))
-                .expect("channel open");
-            self.seen.push(o.clone());
-            if pred(&o) {
-                return o;
-            }
-        }
-    }
-}
-
-fn status(o: &Observation) -> Option<&FeedStatus> {
-    match o {
-        Observation::Status(s) => Some(s),
-        _ => None,
-    }
-}
-
-fn balance(o: &Observation) -> Option<&BalanceObs> {
-    match o {
-        Observation::Balance(b) => Some(b),
-        _ => None,
-    }
-}
-
-fn is_state(o: &Observation, state: FeedState) -> bool {
-    status(o).is_some_and(|s| s.state == state)
+    balance_stream_support::start(
+        &DeribitPortfolioStream,
+        "deribit-ws",
+        url,
+        creds,
+        index,
+        capture,
+    )
 }
 
 #[tokio::test]

@@ -3,12 +3,11 @@
 //! the `GetWebSocketsToken` pre-connect request, and `run_balance_stream` end to end against the
 //! simulator (token, subscribe, snapshot and updates, refused key, dropped connection, cancel).
 
+mod balance_stream_support;
+use balance_stream_support::{balance, is_state, status, Run};
 use connectors::auth::{Credentials, Secret};
-use connectors::balance_stream::{
-    redact_all, run_balance_stream, BalanceStream, BalanceStreamConnector, STREAM,
-};
+use connectors::balance_stream::{redact_all, BalanceStream, STREAM};
 use connectors::error::ParseError;
-use connectors::outbox::{self, Outbox};
 use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::traits::FrameKind;
 use connectors::venues::kraken::sim::{SIM_BALANCES, SIM_WS_BALANCES};
@@ -16,11 +15,9 @@ use connectors::venues::kraken::stream::WS_TOKEN_PATH;
 use connectors::venues::kraken::{KrakenBalanceStream, KrakenBalances};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-use schemas::{BalanceObs, FeedState, FeedStatus, Observation, Ts};
+use schemas::{FeedState, Ts};
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 const SNAPSHOT: &str = include_str!("fixtures/kraken/ws_v2_balances_snapshot_docs_example.json");
 const UPDATE: &str = include_str!("fixtures/kraken/ws_v2_balances_update_docs_example.json");
@@ -262,74 +259,16 @@ fn registry_lists_the_stream_under_the_polling_kind() {
     assert!(connectors::registry::polling(s.kind()).is_some());
 }
 
-struct Run {
-    rx: mpsc::Receiver<Observation>,
-    cancel: CancellationToken,
-    task: tokio::task::JoinHandle<()>,
-    seen: Vec<Observation>,
-}
-
 fn start(ws_url: &str, rest_url: &str, creds: Credentials, index: u32) -> Run {
-    let (tx, rx) = outbox::channel(1024);
-    let cancel = CancellationToken::new();
-    let (ws_url, rest_url) = (ws_url.to_owned(), rest_url.to_owned());
-    let c = cancel.clone();
-    let task = tokio::spawn(async move {
-        run_balance_stream(
-            BalanceStreamConnector {
-                id: "kraken-ws".into(),
-                index,
-                venue: &KrakenBalanceStream,
-                ws_url: Some(ws_url),
-                creds,
-                rest_url: Some(rest_url),
-                capture: None,
-            },
-            Outbox::new(tx, Default::default()),
-            c,
-        )
-        .await
-    });
-    Run {
-        rx,
-        cancel,
-        task,
-        seen: Vec::new(),
-    }
-}
-
-impl Run {
-    async fn until(&mut self, what: &str, pred: impl Fn(&Observation) -> bool) -> Observation {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let o = tokio::time::timeout_at(deadline, self.rx.recv())
-                .await
-                .unwrap_or_else(|_| panic!("timed out waiting for {what}; saw {:#?}", self.seen))
-                .expect("channel open");
-            self.seen.push(o.clone());
-            if pred(&o) {
-                return o;
-            }
-        }
-    }
-}
-
-fn status(o: &Observation) -> Option<&FeedStatus> {
-    match o {
-        Observation::Status(s) => Some(s),
-        _ => None,
-    }
-}
-
-fn balance(o: &Observation) -> Option<&BalanceObs> {
-    match o {
-        Observation::Balance(b) => Some(b),
-        _ => None,
-    }
-}
-
-fn is_state(o: &Observation, state: FeedState) -> bool {
-    status(o).is_some_and(|s| s.state == state)
+    balance_stream_support::start_with_rest(
+        &KrakenBalanceStream,
+        "kraken-ws",
+        ws_url,
+        Some(rest_url),
+        creds,
+        index,
+        None,
+    )
 }
 
 #[tokio::test]

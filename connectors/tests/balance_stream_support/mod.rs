@@ -44,6 +44,19 @@ pub fn start(
     index: u32,
     capture: Option<connectors::capture::CaptureTx>,
 ) -> Run {
+    start_with_rest(venue, id, url, None, creds, index, capture)
+}
+
+/// [`start`] for a stream that fetches a session token from the venue's REST API first.
+pub fn start_with_rest(
+    venue: &'static dyn BalanceStream,
+    id: &str,
+    url: &str,
+    rest_url: Option<&str>,
+    creds: Credentials,
+    index: u32,
+    capture: Option<connectors::capture::CaptureTx>,
+) -> Run {
     let (tx, rx) = outbox::channel(1024);
     let cancel = CancellationToken::new();
     let c = cancel.clone();
@@ -53,7 +66,7 @@ pub fn start(
         venue,
         ws_url: Some(url.to_owned()),
         creds,
-        rest_url: None,
+        rest_url: rest_url.map(str::to_owned),
         capture,
     };
     let task = tokio::spawn(async move {
