@@ -236,6 +236,30 @@ fn received_at(o: &Observation) -> Option<Ts> {
     }
 }
 
+/// What waits for the next cut to be computed before it reaches the normalizer's state.
+enum Held {
+    /// A quote whose price tick is already published: only its reference-state update waits.
+    Quote(normalizer::core::QuoteUpdate),
+    /// A balance (its record, valuation and report wait together).
+    Obs(Observation),
+}
+
+impl Held {
+    fn received_at(&self) -> Option<Ts> {
+        match self {
+            Held::Quote(u) => Some(u.received_at()),
+            Held::Obs(o) => received_at(o),
+        }
+    }
+
+    fn apply(self, n: &mut normalizer::core::Normalizer, out: &mut Vec<Record>) {
+        match self {
+            Held::Quote(u) => n.apply_quote_state(u),
+            Held::Obs(o) => n.apply(o, out),
+        }
+    }
+}
+
 /// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name and the exit code a second one
 /// means (128 + the signal number, as shells report a death by signal).
 async fn shutdown_signal() -> (&'static str, i32) {
@@ -464,7 +488,7 @@ pub async fn run(
     let cadence = cfg.reference.cadence_ms as i64;
     let grace = Duration::from_millis(cfg.runtime.tick_grace_ms);
     normalizer.start_clock(Ts::now());
-    let mut held: VecDeque<Observation> = VecDeque::new();
+    let mut held: VecDeque<Held> = VecDeque::new();
     let mut records: Vec<Record> = Vec::new();
     let mut clock = tokio::time::interval(Duration::from_millis(20));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -500,13 +524,24 @@ pub async fn run(
             }
             obs = rx.recv() => match obs {
                 Some(o) => {
-                    // As-of semantics: a quote received after the next cut waits until that
-                    // tick is computed, exactly as replay orders it.
+                    // As-of semantics: what is received after the next cut reaches the
+                    // reference state only once that tick is computed, exactly as replay
+                    // orders it (and, to keep arrival order, so does everything behind it).
+                    // A quote's price tick does not wait: it is published now and only its
+                    // state update is held (docs/decisions.md, "Price ticks before the cut").
                     let after_cut = matches!((received_at(&o), normalizer.next_tick()), (Some(r), Some(t)) if r > t);
-                    if after_cut || !held.is_empty() {
-                        held.push_back(o);
-                    } else {
-                        normalizer.apply(o, &mut records);
+                    let wait = after_cut || !held.is_empty();
+                    match o {
+                        Observation::Quote(q) if wait => {
+                            if let Some((tick, update)) = normalizer.quote_record(q) {
+                                records.push(Record::PriceTick(tick));
+                                held.push_back(Held::Quote(update));
+                            }
+                        }
+                        // A stream's state change touches no state a cut reads.
+                        o @ Observation::Status(_) => normalizer.apply(o, &mut records),
+                        o if wait => held.push_back(Held::Obs(o)),
+                        o => normalizer.apply(o, &mut records),
                     }
                 }
                 None => break, // every connector has stopped and the channel is drained
@@ -519,13 +554,13 @@ pub async fn run(
                     }
                     normalizer.run_ticks_until(t, &mut records);
                     let next = t.plus_millis(cadence);
-                    while let Some(o) = held.front() {
-                        let due = !matches!(received_at(o), Some(r) if r > next);
+                    while let Some(h) = held.front() {
+                        let due = !matches!(h.received_at(), Some(r) if r > next);
                         if !due {
                             break;
                         }
-                        let o = held.pop_front().expect("front exists");
-                        normalizer.apply(o, &mut records);
+                        let h = held.pop_front().expect("front exists");
+                        h.apply(&mut normalizer, &mut records);
                     }
                 }
             }
@@ -553,8 +588,8 @@ pub async fn run(
     }
 
     // Drain: quotes still held go in, then the sinks flush within the grace period.
-    for o in held.drain(..) {
-        normalizer.apply(o, &mut records);
+    for h in held.drain(..) {
+        h.apply(&mut normalizer, &mut records);
     }
     for r in records.drain(..) {
         summary.observe(&r);

@@ -63,6 +63,22 @@ struct TickNames {
     quote: SharedStr,
 }
 
+/// A quote's effect on the reference state, split from its `price_tick.v1` by
+/// [`Normalizer::quote_record`] so that a driver can publish the tick before the cut the quote
+/// must wait for is computed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QuoteUpdate {
+    slot: usize,
+    quote: Quote,
+}
+
+impl QuoteUpdate {
+    /// When the quote was read: the cut it belongs to.
+    pub fn received_at(&self) -> Ts {
+        self.quote.received_at
+    }
+}
+
 pub struct Normalizer {
     connectors: Vec<ConnectorInfo>,
     /// Per connector, per source: its tick names (`names[c][i]` for `connectors[c].sources[i]`).
@@ -177,10 +193,14 @@ impl Normalizer {
 
     /// Applies one observation. A quote becomes a normalized `price_tick.v1`; a quote from an
     /// older connection epoch than one already seen is dropped (its socket is gone).
+    ///
+    /// For a quote this is [`Normalizer::quote_record`] followed at once by
+    /// [`Normalizer::apply_quote_state`].
     pub fn apply(&mut self, obs: Observation, out: &mut Vec<Record>) {
         match obs {
             Observation::Quote(q) => {
-                if let Some(tick) = self.apply_quote(q) {
+                if let Some((tick, update)) = self.quote_record(q) {
+                    self.apply_quote_state(update);
                     out.push(Record::PriceTick(tick));
                 }
             }
@@ -206,7 +226,16 @@ impl Normalizer {
         }
     }
 
-    fn apply_quote(&mut self, q: QuoteObs) -> Option<PriceTick> {
+    /// The record half of a quote: normalization, the source and epoch checks and the
+    /// `price_tick.v1` it becomes. Nothing a reference price reads is touched: the returned
+    /// [`QuoteUpdate`] carries the quote's effect on the reference state, for
+    /// [`Normalizer::apply_quote_state`] once every cut before the quote's `received_at` has
+    /// been computed. So a driver may publish the tick at once and defer only the state, and
+    /// the reference prices stay those of applying everything in `received_at` order.
+    ///
+    /// Calls must come in arrival order (the epoch check is per connector, in that order);
+    /// `None` when the quote is dropped (unknown source, older epoch).
+    pub fn quote_record(&mut self, q: QuoteObs) -> Option<(PriceTick, QuoteUpdate)> {
         let ci = q.source.connector as usize;
         let Some(conn) = self.connectors.get(ci) else {
             self.stats.unknown_source_dropped += 1;
@@ -222,16 +251,19 @@ impl Normalizer {
         }
         self.epochs[ci] = q.epoch;
         self.stats.quotes += 1;
-        self.quotes[src.slot] = Some(Quote {
-            bid: q.bid,
-            ask: q.ask,
-            last: q.last,
-            volume_24h: q.volume_24h,
-            exchange_ts: q.exchange_ts,
-            received_at: q.received_at,
-        });
+        let update = QuoteUpdate {
+            slot: src.slot,
+            quote: Quote {
+                bid: q.bid,
+                ask: q.ask,
+                last: q.last,
+                volume_24h: q.volume_24h,
+                exchange_ts: q.exchange_ts,
+                received_at: q.received_at,
+            },
+        };
         let n = &self.names[ci][q.source.instrument as usize];
-        Some(PriceTick {
+        let tick = PriceTick {
             schema: PriceTickSchema,
             venue: n.venue.clone(),
             connector: n.connector.clone(),
@@ -251,7 +283,14 @@ impl Normalizer {
             received_at: q.received_at,
             sequence: q.sequence,
             epoch: q.epoch,
-        })
+        };
+        Some((tick, update))
+    }
+
+    /// The state half of a quote (see [`Normalizer::quote_record`]): it becomes its source's
+    /// latest quote for the reference prices of the cuts at or after its `received_at`.
+    pub fn apply_quote_state(&mut self, update: QuoteUpdate) {
+        self.quotes[update.slot] = Some(update.quote);
     }
 
     fn apply_balance(&mut self, b: BalanceObs) -> Option<BalanceSnapshot> {
