@@ -508,6 +508,12 @@ pub async fn run(
         hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
     });
 
+    // How long the loop is busy with the cuts of one clock tick (computing and publishing),
+    // during which no frame is read (`--latency`).
+    let mut tick_busy = args.latency.then(|| {
+        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
+    });
+    let mut tick_started = None;
     loop {
         tokio::select! {
             _ = stop.cancelled(), if !stopping => {
@@ -552,6 +558,7 @@ pub async fn run(
                     if now.micros() < t.micros() + grace.as_micros() as i64 {
                         break;
                     }
+                    tick_started.get_or_insert_with(std::time::Instant::now);
                     normalizer.run_ticks_until(t, &mut records);
                     let next = t.plus_millis(cadence);
                     while let Some(h) = held.front() {
@@ -580,6 +587,9 @@ pub async fn run(
             if let (Some(h), Record::PriceTick(t)) = (latency.as_mut(), &r) {
                 h.saturating_record((Ts::now().micros() - t.received_at.micros()).max(1) as u64);
             }
+        }
+        if let (Some(h), Some(started)) = (tick_busy.as_mut(), tick_started.take()) {
+            h.saturating_record(started.elapsed().as_micros().max(1) as u64);
         }
         if publish_error.is_some() {
             connectors_token.cancel();
@@ -645,6 +655,15 @@ pub async fn run(
             h.max(),
             peak_rss().unwrap_or_else(|| "unknown".into())
         );
+        if let Some(b) = tick_busy.filter(|b| !b.is_empty()) {
+            eprintln!(
+                "latency cuts: {} clock ticks computed: busy p50 {} us, p99 {} us, max {} us",
+                b.len(),
+                b.value_at_quantile(0.5),
+                b.value_at_quantile(0.99),
+                b.max()
+            );
+        }
     }
     drop(sims);
     if let Some(t) = req_task {
