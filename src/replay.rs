@@ -4,7 +4,7 @@
 
 use crate::config::{Config, ConfigError, ConnectorConfig};
 use crate::plan;
-use connectors::capture::{self, CaptureLine};
+use connectors::capture::CaptureReader;
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
 use connectors::{registry, ConnState, FrameKind};
 use normalizer::assets::AssetMaster;
@@ -33,17 +33,21 @@ fn synthesize(path: &Path) -> Result<Config, ReplayError> {
     let mut symbols: HashMap<String, Vec<String>> = HashMap::new();
     let mut bases = BTreeSet::new();
     let mut states: HashMap<String, ConnState> = HashMap::new();
-    for line in capture::read_lines(path)?.flatten() {
-        if !symbols.contains_key(&line.connector) {
-            order.push((line.connector.clone(), line.venue.clone()));
-            symbols.insert(line.connector.clone(), Vec::new());
+    let mut reader = CaptureReader::open(path)?;
+    while let Some(line) = reader.next() {
+        let Ok(line) = line else { continue };
+        if !symbols.contains_key(line.connector.as_ref()) {
+            order.push((line.connector.to_string(), line.venue.to_string()));
+            symbols.insert(line.connector.to_string(), Vec::new());
         }
         // Balance responses need no instrument; price frames name their symbols.
         let Some(venue) = registry::streaming(&line.venue).filter(|_| line.channel == "ws") else {
             continue;
         };
-        let list = symbols.get_mut(&line.connector).expect("inserted above");
-        let state = states.entry(line.connector.clone()).or_default();
+        let list = symbols
+            .get_mut(line.connector.as_ref())
+            .expect("inserted above");
+        let state = states.entry(line.connector.to_string()).or_default();
         let kind = venue.parse(&line.frame, state, &mut |q| {
             if !list.iter().any(|s| s == q.symbol.as_ref()) {
                 if let Ok(i) = plan::resolve_symbol(&assets, venue, &q.symbol) {
@@ -100,7 +104,10 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         .collect();
     let started = Instant::now();
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = Output {
+        w: stdout.lock(),
+        buf: Vec::with_capacity(OUTPUT_BUFFER + 4096),
+    };
     let mut records = Vec::new();
     let mut frames = 0u64;
     let mut written = 0u64;
@@ -111,8 +118,9 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
     let mut conns: Vec<(u64, Connection)> = (0..plan.connectors.len())
         .map(|_| (u64::MAX, Connection::default()))
         .collect();
-    for line in capture::read_lines(path)? {
-        let line: CaptureLine = match line {
+    let mut reader = CaptureReader::open(path)?;
+    while let Some(line) = reader.next() {
+        let line = match line {
             Ok(l) => l,
             Err((n, e)) => {
                 tracing::debug!(line = n, error = %e, "not a capture line");
@@ -121,12 +129,12 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             }
         };
         frames += 1;
-        let Some(&ci) = index.get(line.connector.as_str()) else {
+        let Some(&ci) = index.get(line.connector.as_ref()) else {
             continue; // a connector the config does not map
         };
         let pc = &plan.connectors[ci];
         if pc.config.kind != line.venue {
-            *skipped.entry(line.venue.clone()).or_default() += 1;
+            *skipped.entry(line.venue.to_string()).or_default() += 1;
             continue;
         }
         let normalizer = &mut plan.normalizer;
@@ -151,7 +159,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
                     .map(|st| st.parse(&line.frame, &mut emit).is_ok())
             };
             if parsed != Some(true) {
-                *skipped.entry(line.venue.clone()).or_default() += 1;
+                *skipped.entry(line.venue.to_string()).or_default() += 1;
             }
             for b in balances {
                 normalizer.apply(Observation::Balance(b), &mut records);
@@ -161,7 +169,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             continue;
         }
         let Some(venue) = pc.venue else {
-            *skipped.entry(line.venue.clone()).or_default() += 1;
+            *skipped.entry(line.venue.to_string()).or_default() += 1;
             continue;
         };
         let (conn_epoch, conn) = &mut conns[ci];
@@ -184,7 +192,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             &mut |_| {},
         );
         if result.is_err() {
-            *skipped.entry(line.venue.clone()).or_default() += 1;
+            *skipped.entry(line.venue.to_string()).or_default() += 1;
         }
         normalizer.run_ticks_before(line.received_at, &mut records);
         for q in quotes.drain(..) {
@@ -217,11 +225,32 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
     Ok(())
 }
 
-fn write_records(out: &mut impl Write, records: &mut Vec<Record>) -> std::io::Result<u64> {
+/// Bytes collected before a write to stdout.
+const OUTPUT_BUFFER: usize = 1 << 16;
+
+/// Stdout behind a byte buffer the records' JSON is appended to directly.
+struct Output<W: Write> {
+    w: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Output<W> {
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.w.write_all(&self.buf)?;
+        self.buf.clear();
+        self.w.flush()
+    }
+}
+
+fn write_records<W: Write>(out: &mut Output<W>, records: &mut Vec<Record>) -> std::io::Result<u64> {
     let n = records.len() as u64;
     for r in records.drain(..) {
-        serde_json::to_writer(&mut *out, &r)?;
-        out.write_all(b"\n")?;
+        r.write_json(&mut out.buf);
+        out.buf.push(b'\n');
+    }
+    if out.buf.len() >= OUTPUT_BUFFER {
+        out.w.write_all(&out.buf)?;
+        out.buf.clear();
     }
     Ok(n)
 }

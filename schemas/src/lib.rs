@@ -11,6 +11,7 @@ pub mod records;
 pub mod shared;
 pub mod time;
 pub mod topics;
+pub mod write;
 
 pub use observation::{BalanceObs, Observation, QuoteObs, SourceRef};
 pub use records::*;

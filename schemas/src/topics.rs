@@ -119,8 +119,8 @@ impl Record {
     }
 
     pub fn to_json(&self) -> String {
-        // Serializing these types cannot fail: every map key is a string and no custom
-        // serializer returns an error.
-        serde_json::to_string(self).expect("records always serialize")
+        let mut out = Vec::with_capacity(512);
+        self.write_json(&mut out);
+        String::from_utf8(out).expect("JSON of UTF-8 strings is UTF-8")
     }
 }

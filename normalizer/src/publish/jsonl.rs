@@ -1,4 +1,4 @@
-//! JSON lines sink: one `Record::to_json()` per line, to a file or to stdout (`-`).
+//! JSON lines sink: one record's JSON (`Record::write_json`, the bytes of `to_json`) per line, to a file or to stdout (`-`).
 
 use schemas::topics::Record;
 use std::fs::{File, OpenOptions};
@@ -17,6 +17,8 @@ pub struct JsonlSink {
     path: String,
     out: Out,
     lines: u64,
+    /// The line being written, reused (`Record::write_json` appends to it).
+    line: Vec<u8>,
 }
 
 impl JsonlSink {
@@ -33,6 +35,7 @@ impl JsonlSink {
             path: path.to_owned(),
             out,
             lines: 0,
+            line: Vec::with_capacity(1024),
         })
     }
 
@@ -48,9 +51,13 @@ impl JsonlSink {
 
     /// Buffers one record as one line.
     pub fn write(&mut self, rec: &Record) -> io::Result<()> {
-        let mut line = rec.to_json();
-        line.push('\n');
-        self.writer().write_all(line.as_bytes())?;
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        rec.write_json(&mut line);
+        line.push(b'\n');
+        let written = self.writer().write_all(&line);
+        self.line = line;
+        written?;
         self.lines += 1;
         Ok(())
     }
