@@ -485,6 +485,89 @@ mod tests {
         assert_eq!(ticks[0].bid, Some(Decimal::new(999_999, 2)));
     }
 
+    /// The live loop's order (every price tick at once, state updates held until their cut is
+    /// computed) gives the same reference prices and the same price ticks as replay's order
+    /// (cuts before each quote, then the whole quote).
+    #[test]
+    fn deferred_state_updates_give_the_reference_prices_of_replay_order() {
+        // (connector, mid, received_at ms, epoch); cuts every 1 s from 11 s.
+        let arrivals = [
+            (0, 10_000, 10_600, 1),
+            (1, 10_002, 10_700, 1),
+            (2, 10_004, 11_000, 1), // at the cut: belongs to it
+            (0, 10_010, 11_200, 1), // after the 11 s cut: waits for it
+            (1, 10_012, 10_900, 1), // late arrival behind a waiting one: waits too
+            (2, 10_020, 11_900, 1),
+            (0, 10_030, 12_300, 2),
+            (0, 99_999, 12_400, 1), // older epoch: dropped in both
+            (1, 10_040, 13_500, 1), // two cuts later
+            (2, 10_050, 13_600, 1),
+        ];
+        let obs = |&(c, mid, at, epoch): &(u32, i64, i64, u64)| quote(c, mid, at, epoch);
+
+        let mut replay = normalizer();
+        let mut replayed = Vec::new();
+        replay.start_clock(Ts::from_millis(10_500));
+        for a in &arrivals {
+            let o = obs(a);
+            replay.run_ticks_before(Ts::from_millis(a.2), &mut replayed);
+            replay.apply(o, &mut replayed);
+        }
+        replay.run_ticks_until(Ts::from_millis(14_000), &mut replayed);
+
+        // Live: the cut for T is computed when a later quote shows up (as the clock would),
+        // held updates are applied after it in arrival order, up to the next cut.
+        let mut live = normalizer();
+        let mut published = Vec::new();
+        live.start_clock(Ts::from_millis(10_500));
+        let mut held: std::collections::VecDeque<QuoteUpdate> = Default::default();
+        let run_due = |n: &mut Normalizer,
+                           held: &mut std::collections::VecDeque<QuoteUpdate>,
+                           now: Ts,
+                           out: &mut Vec<Record>| {
+            while let Some(t) = n.next_tick().filter(|&t| t < now) {
+                n.run_ticks_until(t, out);
+                let next = t.plus_millis(1000);
+                while held.front().is_some_and(|u| u.received_at() <= next) {
+                    n.apply_quote_state(held.pop_front().unwrap());
+                }
+            }
+        };
+        for a in &arrivals {
+            let Observation::Quote(q) = obs(a) else {
+                unreachable!()
+            };
+            let r = q.received_at;
+            let wait = live.next_tick().is_some_and(|t| r > t) || !held.is_empty();
+            if let Some((tick, update)) = live.quote_record(q) {
+                published.push(Record::PriceTick(tick));
+                if wait {
+                    held.push_back(update);
+                } else {
+                    live.apply_quote_state(update);
+                }
+            }
+            // The clock runs the cuts already passed by the latest arrival.
+            run_due(&mut live, &mut held, r, &mut published);
+        }
+        run_due(&mut live, &mut held, Ts::from_millis(14_001), &mut published);
+        assert!(held.is_empty());
+
+        let of = |out: &[Record], reference: bool| -> Vec<Record> {
+            out.iter()
+                .filter(|r| matches!(r, Record::ReferencePrice(_)) == reference)
+                .cloned()
+                .collect()
+        };
+        assert_eq!(of(&published, true), of(&replayed, true));
+        assert_eq!(of(&published, true).len(), 4, "cuts 11 s to 14 s");
+        assert_eq!(of(&published, false), of(&replayed, false));
+        assert_eq!(of(&published, false).len(), 9, "one tick dropped (older epoch)");
+        // The orders differ across topics: live published the 11.2 s tick before the 11 s cut.
+        assert_ne!(published, replayed);
+        assert_eq!(live.stats(), replay.stats());
+    }
+
     #[test]
     fn a_quote_from_an_older_epoch_is_dropped() {
         let mut n = normalizer();
