@@ -260,6 +260,34 @@ impl Held {
     }
 }
 
+/// One observation into the normalizer. As-of semantics: what is received after the next cut
+/// reaches the reference state only once that tick is computed, exactly as replay orders it
+/// (and, to keep arrival order, so does everything behind it). A quote's price tick does not
+/// wait: it is published now and only its state update is held (docs/decisions.md, "Price
+/// ticks before the cut").
+fn take(
+    o: Observation,
+    normalizer: &mut normalizer::core::Normalizer,
+    held: &mut VecDeque<Held>,
+    records: &mut Vec<Record>,
+) {
+    let after_cut =
+        matches!((received_at(&o), normalizer.next_tick()), (Some(r), Some(t)) if r > t);
+    let wait = after_cut || !held.is_empty();
+    match o {
+        Observation::Quote(q) if wait => {
+            if let Some((tick, update)) = normalizer.quote_record(q) {
+                records.push(Record::PriceTick(tick));
+                held.push_back(Held::Quote(update));
+            }
+        }
+        // A stream's state change touches no state a cut reads.
+        o @ Observation::Status(_) => normalizer.apply(o, records),
+        o if wait => held.push_back(Held::Obs(o)),
+        o => normalizer.apply(o, records),
+    }
+}
+
 /// Waits for SIGTERM or SIGINT (Ctrl-C); returns its name and the exit code a second one
 /// means (128 + the signal number, as shells report a death by signal).
 async fn shutdown_signal() -> (&'static str, i32) {
@@ -514,6 +542,10 @@ pub async fn run(
         hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
     });
     let mut tick_started = None;
+    // Observations still queued behind each one taken (`--latency`): the channel's backlog.
+    let mut queue_depth = args.latency.then(|| {
+        hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1 << 24, 3).expect("valid bounds")
+    });
     loop {
         tokio::select! {
             _ = stop.cancelled(), if !stopping => {
@@ -530,25 +562,10 @@ pub async fn run(
             }
             obs = rx.recv() => match obs {
                 Some(o) => {
-                    // As-of semantics: what is received after the next cut reaches the
-                    // reference state only once that tick is computed, exactly as replay
-                    // orders it (and, to keep arrival order, so does everything behind it).
-                    // A quote's price tick does not wait: it is published now and only its
-                    // state update is held (docs/decisions.md, "Price ticks before the cut").
-                    let after_cut = matches!((received_at(&o), normalizer.next_tick()), (Some(r), Some(t)) if r > t);
-                    let wait = after_cut || !held.is_empty();
-                    match o {
-                        Observation::Quote(q) if wait => {
-                            if let Some((tick, update)) = normalizer.quote_record(q) {
-                                records.push(Record::PriceTick(tick));
-                                held.push_back(Held::Quote(update));
-                            }
-                        }
-                        // A stream's state change touches no state a cut reads.
-                        o @ Observation::Status(_) => normalizer.apply(o, &mut records),
-                        o if wait => held.push_back(Held::Obs(o)),
-                        o => normalizer.apply(o, &mut records),
+                    if let Some(h) = queue_depth.as_mut() {
+                        h.saturating_record(rx.len() as u64);
                     }
+                    take(o, &mut normalizer, &mut held, &mut records);
                 }
                 None => break, // every connector has stopped and the channel is drained
             },
@@ -655,6 +672,16 @@ pub async fn run(
             h.max(),
             peak_rss().unwrap_or_else(|| "unknown".into())
         );
+        if let Some(q) = queue_depth.filter(|q| !q.is_empty()) {
+            eprintln!(
+                "latency queue: observations waiting behind each one read: p50 {}, p99 {}, p999 {}, max {} (capacity {})",
+                q.value_at_quantile(0.5),
+                q.value_at_quantile(0.99),
+                q.value_at_quantile(0.999),
+                q.max(),
+                cfg.runtime.channel_capacity
+            );
+        }
         if let Some(b) = tick_busy.filter(|b| !b.is_empty()) {
             eprintln!(
                 "latency cuts: {} clock ticks computed: busy p50 {} us, p99 {} us, max {} us",

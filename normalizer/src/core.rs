@@ -522,9 +522,9 @@ mod tests {
         live.start_clock(Ts::from_millis(10_500));
         let mut held: std::collections::VecDeque<QuoteUpdate> = Default::default();
         let run_due = |n: &mut Normalizer,
-                           held: &mut std::collections::VecDeque<QuoteUpdate>,
-                           now: Ts,
-                           out: &mut Vec<Record>| {
+                       held: &mut std::collections::VecDeque<QuoteUpdate>,
+                       now: Ts,
+                       out: &mut Vec<Record>| {
             while let Some(t) = n.next_tick().filter(|&t| t < now) {
                 n.run_ticks_until(t, out);
                 let next = t.plus_millis(1000);
@@ -550,7 +550,12 @@ mod tests {
             // The clock runs the cuts already passed by the latest arrival.
             run_due(&mut live, &mut held, r, &mut published);
         }
-        run_due(&mut live, &mut held, Ts::from_millis(14_001), &mut published);
+        run_due(
+            &mut live,
+            &mut held,
+            Ts::from_millis(14_001),
+            &mut published,
+        );
         assert!(held.is_empty());
 
         let of = |out: &[Record], reference: bool| -> Vec<Record> {
@@ -562,7 +567,11 @@ mod tests {
         assert_eq!(of(&published, true), of(&replayed, true));
         assert_eq!(of(&published, true).len(), 4, "cuts 11 s to 14 s");
         assert_eq!(of(&published, false), of(&replayed, false));
-        assert_eq!(of(&published, false).len(), 9, "one tick dropped (older epoch)");
+        assert_eq!(
+            of(&published, false).len(),
+            9,
+            "one tick dropped (older epoch)"
+        );
         // The orders differ across topics: live published the 11.2 s tick before the 11 s cut.
         assert_ne!(published, replayed);
         assert_eq!(live.stats(), replay.stats());
