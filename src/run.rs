@@ -10,6 +10,7 @@ use connectors::outbox::{self, Outbox};
 use connectors::polling::{run_polling, PollingConnector};
 use connectors::sim::{SimHandle, SimOptions};
 use connectors::transport::{run_streaming, ConnectorStats, StreamingConnector};
+use normalizer::core::{Normalizer, QuoteUpdate};
 use normalizer::publish::{JsonlSink, KafkaSettings, KafkaSink, Publisher};
 use schemas::{Observation, Record, Ts};
 use std::collections::VecDeque;
@@ -239,7 +240,7 @@ fn received_at(o: &Observation) -> Option<Ts> {
 /// What waits for the next cut to be computed before it reaches the normalizer's state.
 enum Held {
     /// A quote whose price tick is already published: only its reference-state update waits.
-    Quote(normalizer::core::QuoteUpdate),
+    Quote(QuoteUpdate),
     /// A balance (its record, valuation and report wait together).
     Obs(Observation),
 }
@@ -252,7 +253,7 @@ impl Held {
         }
     }
 
-    fn apply(self, n: &mut normalizer::core::Normalizer, out: &mut Vec<Record>) {
+    fn apply(self, n: &mut Normalizer, out: &mut Vec<Record>) {
         match self {
             Held::Quote(u) => n.apply_quote_state(u),
             Held::Obs(o) => n.apply(o, out),
@@ -260,31 +261,112 @@ impl Held {
     }
 }
 
-/// One observation into the normalizer. As-of semantics: what is received after the next cut
-/// reaches the reference state only once that tick is computed, exactly as replay orders it
-/// (and, to keep arrival order, so does everything behind it). A quote's price tick does not
-/// wait: it is published now and only its state update is held (docs/decisions.md, "Price
-/// ticks before the cut").
-fn take(
-    o: Observation,
-    normalizer: &mut normalizer::core::Normalizer,
-    held: &mut VecDeque<Held>,
-    records: &mut Vec<Record>,
+/// What the run loop hands the reference thread, in arrival order.
+enum ToReference {
+    /// A quote's reference-state update (its price tick is already published).
+    Quote(QuoteUpdate),
+    /// A balance: record, valuation and report are made there, at the right cut.
+    Balance(Observation),
+    /// A margin requirement from Kafka.
+    Requirement(String, rust_decimal::Decimal),
+}
+
+/// Records the reference thread made (reference prices, collateral reports, balances), for the
+/// run loop to publish in this order.
+struct FromReference {
+    records: Vec<Record>,
+    stats: normalizer::core::CoreStats,
+    /// How long computing the cuts of one clock check took (`--latency`).
+    busy: Option<Duration>,
+}
+
+/// The reference thread: the normalizer's state, the cuts and the valuations, off the run loop
+/// so that computing a cut (milliseconds with a hundred pairs) never delays a price tick.
+/// As-of semantics: what is received after the next cut reaches the state only once that cut
+/// is computed (`grace` after it on the wall clock, checked every 20 ms), exactly as replay
+/// orders it, and to keep arrival order so does everything behind it. Ends when the run loop
+/// drops its sender: what is still held goes in, without further cuts.
+fn reference_thread(
+    mut normalizer: Normalizer,
+    rx: std::sync::mpsc::Receiver<ToReference>,
+    tx: tokio::sync::mpsc::UnboundedSender<FromReference>,
+    cadence_ms: i64,
+    grace: Duration,
 ) {
-    let after_cut =
-        matches!((received_at(&o), normalizer.next_tick()), (Some(r), Some(t)) if r > t);
-    let wait = after_cut || !held.is_empty();
-    match o {
-        Observation::Quote(q) if wait => {
-            if let Some((tick, update)) = normalizer.quote_record(q) {
-                records.push(Record::PriceTick(tick));
-                held.push_back(Held::Quote(update));
+    use std::sync::mpsc::RecvTimeoutError;
+    use std::time::Instant;
+    const CLOCK: Duration = Duration::from_millis(20);
+    let mut held: VecDeque<Held> = VecDeque::new();
+    let mut records = Vec::new();
+    let mut next_check = Instant::now() + CLOCK;
+    loop {
+        let mut busy = None;
+        match rx.recv_timeout(next_check.saturating_duration_since(Instant::now())) {
+            Ok(ToReference::Requirement(account, requirement)) => {
+                normalizer.set_requirement(&account, requirement);
+            }
+            Ok(msg) => {
+                let item = match msg {
+                    ToReference::Quote(u) => Held::Quote(u),
+                    ToReference::Balance(o) => Held::Obs(o),
+                    ToReference::Requirement(..) => unreachable!("handled above"),
+                };
+                let after_cut = matches!((item.received_at(), normalizer.next_tick()), (Some(r), Some(t)) if r > t);
+                if after_cut || !held.is_empty() {
+                    held.push_back(item);
+                } else {
+                    item.apply(&mut normalizer, &mut records);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {
+                for h in held.drain(..) {
+                    h.apply(&mut normalizer, &mut records);
+                }
+                let _ = tx.send(FromReference {
+                    records,
+                    stats: normalizer.stats().clone(),
+                    busy: None,
+                });
+                return;
             }
         }
-        // A stream's state change touches no state a cut reads.
-        o @ Observation::Status(_) => normalizer.apply(o, records),
-        o if wait => held.push_back(Held::Obs(o)),
-        o => normalizer.apply(o, records),
+        let now_instant = Instant::now();
+        if now_instant >= next_check {
+            next_check = now_instant + CLOCK;
+            let now = Ts::now();
+            let started = Instant::now();
+            let mut ran = false;
+            while let Some(t) = normalizer.next_tick() {
+                if now.micros() < t.micros() + grace.as_micros() as i64 {
+                    break;
+                }
+                ran = true;
+                normalizer.run_ticks_until(t, &mut records);
+                let next = t.plus_millis(cadence_ms);
+                while let Some(h) = held.front() {
+                    let due = !matches!(h.received_at(), Some(r) if r > next);
+                    if !due {
+                        break;
+                    }
+                    let h = held.pop_front().expect("front exists");
+                    h.apply(&mut normalizer, &mut records);
+                }
+            }
+            if ran {
+                busy = Some(started.elapsed());
+            }
+        }
+        if !records.is_empty() || busy.is_some() {
+            let batch = FromReference {
+                records: std::mem::take(&mut records),
+                stats: normalizer.stats().clone(),
+                busy,
+            };
+            if tx.send(batch).is_err() {
+                return; // the run loop is gone
+            }
+        }
     }
 }
 
@@ -516,10 +598,20 @@ pub async fn run(
     let cadence = cfg.reference.cadence_ms as i64;
     let grace = Duration::from_millis(cfg.runtime.tick_grace_ms);
     normalizer.start_clock(Ts::now());
-    let mut held: VecDeque<Held> = VecDeque::new();
+    // Price ticks are made here; the reference state lives on its own thread. Forward: bounded,
+    // backpressure (state updates are never dropped: live must compute what replay computes).
+    // Back: one batch per clock check with cuts and per balance at most, so never more than
+    // the forward capacity plus the cuts of the moment are outstanding.
+    let mut recorder = normalizer.quote_recorder();
+    let mut front_stats = normalizer::core::CoreStats::default();
+    let mut core_stats = normalizer.stats().clone();
+    let (to_ref, ref_rx) = std::sync::mpsc::sync_channel(cfg.runtime.channel_capacity);
+    let (ref_tx, mut from_ref) = tokio::sync::mpsc::unbounded_channel();
+    let reference = std::thread::Builder::new()
+        .name("reference".into())
+        .spawn(move || reference_thread(normalizer, ref_rx, ref_tx, cadence, grace))
+        .context("starting the reference thread")?;
     let mut records: Vec<Record> = Vec::new();
-    let mut clock = tokio::time::interval(Duration::from_millis(20));
-    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut summary_tick =
         tokio::time::interval(summary_every.unwrap_or(Duration::from_secs(3600)));
     let deadline = async {
@@ -536,12 +628,10 @@ pub async fn run(
         hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
     });
 
-    // How long the loop is busy with the cuts of one clock tick (computing and publishing),
-    // during which no frame is read (`--latency`).
+    // How long the reference thread takes for the cuts of one clock check (`--latency`).
     let mut tick_busy = args.latency.then(|| {
         hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
     });
-    let mut tick_started = None;
     // Observations still queued behind each one taken (`--latency`): the channel's backlog.
     let mut queue_depth = args.latency.then(|| {
         hdrhistogram::Histogram::<u64>::new_with_bounds(1, 1 << 24, 3).expect("valid bounds")
@@ -558,39 +648,40 @@ pub async fn run(
             }
             Some(req) = req_rx.recv() => {
                 tracing::info!(account = %req.account, requirement = %req.requirement, "margin requirement from Kafka");
-                normalizer.set_requirement(&req.account, req.requirement);
+                let _ = to_ref.send(ToReference::Requirement(req.account, req.requirement));
             }
             obs = rx.recv() => match obs {
                 Some(o) => {
                     if let Some(h) = queue_depth.as_mut() {
                         h.saturating_record(rx.len() as u64);
                     }
-                    take(o, &mut normalizer, &mut held, &mut records);
+                    match o {
+                        // The price tick now, the state update in arrival order behind it.
+                        Observation::Quote(q) => {
+                            if let Some((tick, update)) = recorder.record(q, &mut front_stats) {
+                                records.push(Record::PriceTick(tick));
+                                let _ = to_ref.send(ToReference::Quote(update));
+                            }
+                        }
+                        // A stream's state change touches no state a cut reads.
+                        Observation::Status(s) => records.push(Record::FeedStatus(s)),
+                        b @ Observation::Balance(_) => {
+                            let _ = to_ref.send(ToReference::Balance(b));
+                        }
+                    }
                 }
                 None => break, // every connector has stopped and the channel is drained
             },
-            _ = clock.tick() => {
-                let now = Ts::now();
-                while let Some(t) = normalizer.next_tick() {
-                    if now.micros() < t.micros() + grace.as_micros() as i64 {
-                        break;
-                    }
-                    tick_started.get_or_insert_with(std::time::Instant::now);
-                    normalizer.run_ticks_until(t, &mut records);
-                    let next = t.plus_millis(cadence);
-                    while let Some(h) = held.front() {
-                        let due = !matches!(h.received_at(), Some(r) if r > next);
-                        if !due {
-                            break;
-                        }
-                        let h = held.pop_front().expect("front exists");
-                        h.apply(&mut normalizer, &mut records);
-                    }
+            Some(batch) = from_ref.recv() => {
+                records.extend(batch.records);
+                core_stats = batch.stats;
+                if let (Some(h), Some(b)) = (tick_busy.as_mut(), batch.busy) {
+                    h.saturating_record(b.as_micros().max(1) as u64);
                 }
             }
             _ = summary_tick.tick(), if summary_every.is_some() => summary.print(),
             _ = metrics_tick.tick() => {
-                dash.set_metrics(metrics_text(&stats, &poll_stats, &summary, normalizer.stats(), publisher.kafka_stats(), rx.len()));
+                dash.set_metrics(metrics_text(&stats, &poll_stats, &summary, &core_stats, publisher.kafka_stats(), rx.len()));
             }
         }
         for r in records.drain(..) {
@@ -605,18 +696,20 @@ pub async fn run(
                 h.saturating_record((Ts::now().micros() - t.received_at.micros()).max(1) as u64);
             }
         }
-        if let (Some(h), Some(started)) = (tick_busy.as_mut(), tick_started.take()) {
-            h.saturating_record(started.elapsed().as_micros().max(1) as u64);
-        }
         if publish_error.is_some() {
             connectors_token.cancel();
             break;
         }
     }
 
-    // Drain: quotes still held go in, then the sinks flush within the grace period.
-    for h in held.drain(..) {
-        h.apply(&mut normalizer, &mut records);
+    // Drain: what the reference thread still holds goes in, then the sinks flush within the
+    // grace period.
+    drop(to_ref);
+    if reference.join().is_err() {
+        tracing::error!("the reference thread panicked");
+    }
+    while let Ok(batch) = from_ref.try_recv() {
+        records.extend(batch.records);
     }
     for r in records.drain(..) {
         summary.observe(&r);

@@ -11,8 +11,8 @@ use crate::valuation::{AccountValuer, ValuationParams, CASH_ASSET as CASH};
 use rust_decimal::Decimal;
 use schemas::ReferencePrice;
 use schemas::{
-    BalanceObs, BalanceSchema, BalanceSnapshot, Observation, PriceTick, PriceTickSchema, QuoteObs,
-    Record, SharedStr, SourceKind, Ts,
+    BalanceObs, BalanceSchema, BalanceSnapshot, Market, Observation, PriceTick, PriceTickSchema,
+    QuoteObs, Record, SharedStr, SourceKind, Ts,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -79,11 +79,104 @@ impl QuoteUpdate {
     }
 }
 
+/// The record half of quotes ([`Normalizer::quote_record`]): per source its tick names, slot
+/// and market, per connector the latest epoch seen.
+#[derive(Clone, Debug)]
+pub struct QuoteRecorder {
+    /// `sources[c][i]` for `connectors[c].sources[i]`.
+    sources: Vec<Vec<(TickNames, usize, Market)>>,
+    epochs: Vec<u64>,
+}
+
+impl QuoteRecorder {
+    fn new(connectors: &[ConnectorInfo]) -> Self {
+        let sources = connectors
+            .iter()
+            .map(|c| {
+                let (venue, connector) = (SharedStr::from(&c.venue), SharedStr::from(&c.id));
+                c.sources
+                    .iter()
+                    .map(|s| {
+                        let names = TickNames {
+                            venue: venue.clone(),
+                            connector: connector.clone(),
+                            venue_symbol: SharedStr::from(&s.venue_symbol),
+                            instrument: SharedStr::from(&s.instrument.name),
+                            base: SharedStr::from(&s.instrument.base),
+                            quote: SharedStr::from(&s.instrument.quote),
+                        };
+                        (names, s.slot, s.instrument.market)
+                    })
+                    .collect()
+            })
+            .collect();
+        QuoteRecorder {
+            sources,
+            epochs: vec![0; connectors.len()],
+        }
+    }
+
+    /// See [`Normalizer::quote_record`]; counts into `stats` (`quotes` and the drops).
+    pub fn record(
+        &mut self,
+        q: QuoteObs,
+        stats: &mut CoreStats,
+    ) -> Option<(PriceTick, QuoteUpdate)> {
+        let ci = q.source.connector as usize;
+        let Some(conn) = self.sources.get(ci) else {
+            stats.unknown_source_dropped += 1;
+            return None;
+        };
+        let Some((n, slot, market)) = conn.get(q.source.instrument as usize) else {
+            stats.unknown_source_dropped += 1;
+            return None;
+        };
+        if q.epoch < self.epochs[ci] {
+            stats.stale_epoch_dropped += 1;
+            return None;
+        }
+        self.epochs[ci] = q.epoch;
+        stats.quotes += 1;
+        let update = QuoteUpdate {
+            slot: *slot,
+            quote: Quote {
+                bid: q.bid,
+                ask: q.ask,
+                last: q.last,
+                volume_24h: q.volume_24h,
+                exchange_ts: q.exchange_ts,
+                received_at: q.received_at,
+            },
+        };
+        let tick = PriceTick {
+            schema: PriceTickSchema,
+            venue: n.venue.clone(),
+            connector: n.connector.clone(),
+            venue_symbol: n.venue_symbol.clone(),
+            instrument: n.instrument.clone(),
+            base: n.base.clone(),
+            quote: n.quote.clone(),
+            market: *market,
+            bid: q.bid,
+            ask: q.ask,
+            bid_size: q.bid_size,
+            ask_size: q.ask_size,
+            last: q.last,
+            mark: q.mark,
+            index: q.index,
+            exchange_ts: q.exchange_ts,
+            received_at: q.received_at,
+            sequence: q.sequence,
+            epoch: q.epoch,
+        };
+        Some((tick, update))
+    }
+}
+
 pub struct Normalizer {
     connectors: Vec<ConnectorInfo>,
-    /// Per connector, per source: its tick names (`names[c][i]` for `connectors[c].sources[i]`).
-    names: Vec<Vec<TickNames>>,
-    epochs: Vec<u64>,
+    /// The record half of quotes (names, epochs).
+    recorder: QuoteRecorder,
     quotes: Vec<Option<Quote>>,
     engine: ReferenceEngine,
     cadence_ms: i64,
@@ -109,26 +202,9 @@ impl Normalizer {
             .flat_map(|c| c.sources.iter().map(|s| s.slot + 1))
             .max()
             .unwrap_or(0);
-        let names = connectors
-            .iter()
-            .map(|c| {
-                let (venue, connector) = (SharedStr::from(&c.venue), SharedStr::from(&c.id));
-                c.sources
-                    .iter()
-                    .map(|s| TickNames {
-                        venue: venue.clone(),
-                        connector: connector.clone(),
-                        venue_symbol: SharedStr::from(&s.venue_symbol),
-                        instrument: SharedStr::from(&s.instrument.name),
-                        base: SharedStr::from(&s.instrument.base),
-                        quote: SharedStr::from(&s.instrument.quote),
-                    })
-                    .collect()
-            })
-            .collect();
+        let recorder = QuoteRecorder::new(&connectors);
         Normalizer {
-            epochs: vec![0; connectors.len()],
-            names,
+            recorder,
             connectors,
             quotes: vec![None; slots],
             engine,
@@ -236,55 +312,14 @@ impl Normalizer {
     /// Calls must come in arrival order (the epoch check is per connector, in that order);
     /// `None` when the quote is dropped (unknown source, older epoch).
     pub fn quote_record(&mut self, q: QuoteObs) -> Option<(PriceTick, QuoteUpdate)> {
-        let ci = q.source.connector as usize;
-        let Some(conn) = self.connectors.get(ci) else {
-            self.stats.unknown_source_dropped += 1;
-            return None;
-        };
-        let Some(src) = conn.sources.get(q.source.instrument as usize) else {
-            self.stats.unknown_source_dropped += 1;
-            return None;
-        };
-        if q.epoch < self.epochs[ci] {
-            self.stats.stale_epoch_dropped += 1;
-            return None;
-        }
-        self.epochs[ci] = q.epoch;
-        self.stats.quotes += 1;
-        let update = QuoteUpdate {
-            slot: src.slot,
-            quote: Quote {
-                bid: q.bid,
-                ask: q.ask,
-                last: q.last,
-                volume_24h: q.volume_24h,
-                exchange_ts: q.exchange_ts,
-                received_at: q.received_at,
-            },
-        };
-        let n = &self.names[ci][q.source.instrument as usize];
-        let tick = PriceTick {
-            schema: PriceTickSchema,
-            venue: n.venue.clone(),
-            connector: n.connector.clone(),
-            venue_symbol: n.venue_symbol.clone(),
-            instrument: n.instrument.clone(),
-            base: n.base.clone(),
-            quote: n.quote.clone(),
-            market: src.instrument.market,
-            bid: q.bid,
-            ask: q.ask,
-            bid_size: q.bid_size,
-            ask_size: q.ask_size,
-            last: q.last,
-            mark: q.mark,
-            index: q.index,
-            exchange_ts: q.exchange_ts,
-            received_at: q.received_at,
-            sequence: q.sequence,
-            epoch: q.epoch,
-        };
-        Some((tick, update))
+        self.recorder.record(q, &mut self.stats)
+    }
+
+    /// A copy of the record half, for a driver that makes price ticks on one thread and keeps
+    /// the reference state on another: its records and decisions are those
+    /// [`Normalizer::quote_record`] would make, given the same quotes in the same order.
+    pub fn quote_recorder(&self) -> QuoteRecorder {
+        self.recorder.clone()
     }
 
     /// The state half of a quote (see [`Normalizer::quote_record`]): it becomes its source's
