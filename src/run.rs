@@ -293,15 +293,19 @@ fn reference_thread(
     cadence_ms: i64,
     grace: Duration,
 ) {
-    use std::sync::mpsc::RecvTimeoutError;
+    use std::sync::mpsc::TryRecvError;
     use std::time::Instant;
     const CLOCK: Duration = Duration::from_millis(20);
+    // The thread polls its channel rather than sleeping in `recv`: a blocked receiver costs the
+    // run loop a futex wake per quote, a poll every millisecond costs nothing per quote and
+    // delays a state update by at most that (the cut waits `grace`, 100 ms by default).
+    const POLL: Duration = Duration::from_millis(1);
     let mut held: VecDeque<Held> = VecDeque::new();
     let mut records = Vec::new();
     let mut next_check = Instant::now() + CLOCK;
     loop {
         let mut busy = None;
-        match rx.recv_timeout(next_check.saturating_duration_since(Instant::now())) {
+        match rx.try_recv() {
             Ok(ToReference::Requirement(account, requirement)) => {
                 normalizer.set_requirement(&account, requirement);
             }
@@ -318,8 +322,10 @@ fn reference_thread(
                     item.apply(&mut normalizer, &mut records);
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {
+            Err(TryRecvError::Empty) => {
+                std::thread::sleep(POLL.min(next_check.saturating_duration_since(Instant::now())));
+            }
+            Err(TryRecvError::Disconnected) => {
                 for h in held.drain(..) {
                     h.apply(&mut normalizer, &mut records);
                 }
