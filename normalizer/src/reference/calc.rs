@@ -2,7 +2,7 @@
 //! confidence and status. The choices behind each step are listed in the module doc of
 //! `reference`.
 
-use super::digest::{self, InputRow};
+use super::digest::{self, InputRow, RowCache};
 use super::median::{confidence, mean2, median, weighted_median};
 use super::{reasons, PairParams, Quote, SourceSpec, Weighting, METHOD_VERSION};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -34,6 +34,10 @@ pub struct PairCalculator {
     state: Vec<SourceState>,
     last_good: Option<(Decimal, Ts)>,
     seq: u64,
+    /// Per source, the canonical JSON of its `input_digest` row as of its last change.
+    rows: Vec<RowCache>,
+    /// Scratch for the hashed JSON, kept to avoid an allocation per tick.
+    digest_buf: Vec<u8>,
 }
 
 /// A new price and how it was formed.
@@ -47,6 +51,10 @@ impl PairCalculator {
     pub fn new(params: PairParams, sources: Vec<SourceSpec>) -> Self {
         let params_hash = digest::params_hash(&params, &sources);
         let state = vec![SourceState::default(); sources.len()];
+        let rows = sources
+            .iter()
+            .map(|s| RowCache::new(&s.connector, &s.instrument))
+            .collect();
         PairCalculator {
             params,
             sources,
@@ -54,6 +62,8 @@ impl PairCalculator {
             state,
             last_good: None,
             seq: 0,
+            rows,
+            digest_buf: Vec::new(),
         }
     }
 
@@ -96,26 +106,21 @@ impl PairCalculator {
                 assess(&self.params, spec, st, t, quote, fx, prev_good)
             });
         let mut cons: Vec<Constituent> = cons_iter.collect();
-        let inputs: Vec<InputRow<'_>> = self
-            .sources
-            .iter()
-            .zip(&cons)
-            .map(|(spec, c)| {
-                let quote = quotes.get(spec.slot).and_then(Option::as_ref);
-                InputRow {
-                    connector: &spec.connector,
-                    instrument: &spec.instrument,
-                    bid: quote.and_then(|q| q.bid),
-                    ask: quote.and_then(|q| q.ask),
-                    last: quote.and_then(|q| q.last),
-                    volume_24h: quote.and_then(|q| q.volume_24h),
-                    exchange_ts: quote.and_then(|q| q.exchange_ts),
-                    received_at: quote.map(|q| q.received_at),
-                    fx_rate: c.fx_rate,
-                }
-            })
-            .collect();
-        let input_digest = digest::input_digest(t, &inputs);
+        for ((spec, c), row) in self.sources.iter().zip(&cons).zip(&mut self.rows) {
+            let quote = quotes.get(spec.slot).and_then(Option::as_ref);
+            row.update(&InputRow {
+                connector: &spec.connector,
+                instrument: &spec.instrument,
+                bid: quote.and_then(|q| q.bid),
+                ask: quote.and_then(|q| q.ask),
+                last: quote.and_then(|q| q.last),
+                volume_24h: quote.and_then(|q| q.volume_24h),
+                exchange_ts: quote.and_then(|q| q.exchange_ts),
+                received_at: quote.map(|q| q.received_at),
+                fx_rate: c.fx_rate,
+            });
+        }
+        let input_digest = digest::input_digest(t, &self.rows, &mut self.digest_buf);
 
         // Fresh sources always have a price: the FX check is the last one and fails without it.
         let fresh: Vec<(usize, Decimal)> = cons
