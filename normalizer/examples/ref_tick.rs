@@ -3,7 +3,8 @@
 //! `valgrind --tool=callgrind target/release/examples/ref_tick same 20`.
 //! Modes: `same` (no quote changes between ticks), `some` (1 source in 10 changes per tick),
 //! `all` (every quote changes every tick). A third argument `fp` prints a SHA-256 over every
-//! record's JSON (to compare builds); wall times per tick go to stderr.
+//! record's JSON (to compare builds); wall times per tick go to stderr. `REF_THREADS=n` sets
+//! the engine's threads (default: the engine's own choice).
 
 use normalizer::reference::{PairCalculator, PairParams, Quote, ReferenceEngine, SourceSpec};
 use rust_decimal::Decimal;
@@ -63,6 +64,13 @@ fn main() {
         }
     }
     let mut engine = ReferenceEngine::new(calcs).expect("pairs");
+    if let Some(n) = std::env::var("REF_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        engine = engine.with_threads(n);
+    }
+    eprintln!("threads: {}", engine.threads());
     let mut n = 0usize;
     // A fingerprint of every record's bytes, to compare builds.
     let mut all = Sha256::new();

@@ -3,11 +3,12 @@
 //! `reference`.
 
 use super::digest::{self, InputRow, RowCache};
-use super::median::{confidence, mean2, median, weighted_median};
+use super::median::{confidence, mean2, median_mut, weighted_median};
 use super::{reasons, PairParams, Quote, SourceSpec, Weighting, METHOD_VERSION};
 use rust_decimal::{Decimal, RoundingStrategy};
 use schemas::{
-    Constituent, ExclusionReason, PriceStatus, PriceType, ReferencePrice, ReferencePriceSchema, Ts,
+    Constituent, ExclusionReason, PriceStatus, PriceType, ReferencePrice, ReferencePriceSchema,
+    SharedStr, Ts,
 };
 
 /// What the calculator remembers about one source between ticks. Part of the replayable state:
@@ -36,8 +37,75 @@ pub struct PairCalculator {
     seq: u64,
     /// Per source, the canonical JSON of its `input_digest` row as of its last change.
     rows: Vec<RowCache>,
-    /// Scratch for the hashed JSON, kept to avoid an allocation per tick.
-    digest_buf: Vec<u8>,
+    /// Per source, (venue, connector, instrument) as the record's constituents carry them.
+    names: Vec<Names>,
+    /// Per source, cached results of pure functions of its quote.
+    memo: Vec<Memo>,
+    scratch: Scratch,
+}
+
+/// What the calculator fixes per source at construction.
+#[derive(Clone, Debug)]
+struct Names {
+    venue: SharedStr,
+    connector: SharedStr,
+    instrument: SharedStr,
+    /// Quoted in the pair's quote asset (no conversion).
+    same_quote: bool,
+}
+
+/// Results of pure functions of one source's quote, kept while its inputs are bit-for-bit the
+/// same (`Decimal::serialize`, so a rescaled but equal value is a different input). A cache
+/// only: it never changes what is computed, only whether it is computed again.
+#[derive(Clone, Debug, Default)]
+struct Memo {
+    /// (bid, ask, last) the book fields below were computed from.
+    book_key: Option<[Option<[u8; 16]>; 3]>,
+    /// `source_price` of the quote.
+    priced: Option<(Decimal, PriceType)>,
+    /// `book_check` of the quote (when priced).
+    book: Option<ExclusionReason>,
+    /// (price, M0) and the `dev_bps` computed from them.
+    dev: Option<([u8; 16], [u8; 16], Option<Decimal>)>,
+}
+
+impl Memo {
+    fn book(&mut self, q: &Quote, max_spread: Decimal) -> Option<(Decimal, PriceType)> {
+        let bits = |d: Option<Decimal>| d.map(|d| d.serialize());
+        let key = [bits(q.bid), bits(q.ask), bits(q.last)];
+        if self.book_key != Some(key) {
+            self.priced = source_price(q);
+            self.book = self
+                .priced
+                .and_then(|(sp, pt)| book_check(q, sp, pt, max_spread));
+            self.book_key = Some(key);
+        }
+        self.priced
+    }
+
+    fn dev_bps(&mut self, p: Decimal, m0: Decimal) -> Option<Decimal> {
+        let (pk, mk) = (p.serialize(), m0.serialize());
+        match self.dev {
+            Some((a, b, d)) if a == pk && b == mk => d,
+            _ => {
+                let d = dev_bps(p, m0);
+                self.dev = Some((pk, mk, d));
+                d
+            }
+        }
+    }
+}
+
+/// Working vectors of one `compute`, kept between ticks so a tick allocates only what the
+/// record keeps. Cleared before use; their contents never carry over.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    fresh: Vec<(usize, Decimal)>,
+    prices: Vec<Decimal>,
+    survivors: Vec<(usize, Decimal)>,
+    order: Vec<usize>,
+    sorted: Vec<(Decimal, Decimal)>,
+    vals: Vec<Decimal>,
 }
 
 /// A new price and how it was formed.
@@ -55,6 +123,15 @@ impl PairCalculator {
             .iter()
             .map(|s| RowCache::new(&s.connector, &s.instrument))
             .collect();
+        let names: Vec<Names> = sources
+            .iter()
+            .map(|s| Names {
+                venue: SharedStr::from(&s.venue),
+                connector: SharedStr::from(&s.connector),
+                instrument: SharedStr::from(&s.instrument),
+                same_quote: s.quote_asset == params.quote,
+            })
+            .collect();
         PairCalculator {
             params,
             sources,
@@ -63,7 +140,9 @@ impl PairCalculator {
             last_good: None,
             seq: 0,
             rows,
-            digest_buf: Vec::new(),
+            memo: vec![Memo::default(); names.len()],
+            names,
+            scratch: Scratch::default(),
         }
     }
 
@@ -97,13 +176,15 @@ impl PairCalculator {
         let prev_good = self.last_good.map(|(p, _)| p);
         let band = self.params.band;
 
+        let mut sc = std::mem::take(&mut self.scratch);
         let cons_iter = self
             .sources
             .iter()
-            .zip(self.state.iter_mut())
-            .map(|(spec, st)| {
+            .zip(&self.names)
+            .zip(self.state.iter_mut().zip(self.memo.iter_mut()))
+            .map(|((spec, names), (st, memo))| {
                 let quote = quotes.get(spec.slot).and_then(Option::as_ref);
-                assess(&self.params, spec, st, t, quote, fx, prev_good)
+                assess(&self.params, spec, names, st, memo, t, quote, fx, prev_good)
             });
         let mut cons: Vec<Constituent> = cons_iter.collect();
         for ((spec, c), row) in self.sources.iter().zip(&cons).zip(&mut self.rows) {
@@ -120,30 +201,35 @@ impl PairCalculator {
                 fx_rate: c.fx_rate,
             });
         }
-        let input_digest = digest::input_digest(t, &self.rows, &mut self.digest_buf);
+        let input_digest = digest::input_digest(t, &self.rows);
 
         // Fresh sources always have a price: the FX check is the last one and fails without it.
-        let fresh: Vec<(usize, Decimal)> = cons
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.exclusion_reason.is_none())
-            .filter_map(|(i, c)| c.price.map(|p| (i, p)))
-            .collect();
-        let fresh_prices: Vec<Decimal> = fresh.iter().map(|&(_, p)| p).collect();
-        let m0 = median(&fresh_prices);
+        let fresh = &mut sc.fresh;
+        fresh.clear();
+        fresh.extend(
+            cons.iter()
+                .enumerate()
+                .filter(|(_, c)| c.exclusion_reason.is_none())
+                .filter_map(|(i, c)| c.price.map(|p| (i, p))),
+        );
+        let fresh = &*fresh;
+        sc.prices.clear();
+        sc.prices.extend(fresh.iter().map(|&(_, p)| p));
+        let m0 = median_mut(&mut sc.prices);
         if let Some(m0) = m0 {
-            for &(i, p) in &fresh {
-                cons[i].dev_bps = dev_bps(p, m0);
+            for &(i, p) in fresh {
+                cons[i].dev_bps = self.memo[i].dev_bps(p, m0);
             }
         }
 
-        let mut survivors = Vec::with_capacity(fresh.len());
+        let survivors = &mut sc.survivors;
+        survivors.clear();
         let mut n_outliers = 0usize;
         match m0 {
             Some(m0) if fresh.len() >= 3 => {
                 let outer = band.checked_mul(m0);
                 let inner = (band / Decimal::TWO).checked_mul(m0);
-                for &(i, p) in &fresh {
+                for &(i, p) in fresh {
                     let dev = (p - m0).abs();
                     // An unrepresentable threshold is larger than any deviation.
                     let beyond = |limit: Option<Decimal>, strict: bool| match limit {
@@ -165,8 +251,9 @@ impl PairCalculator {
                     }
                 }
             }
-            _ => survivors.extend_from_slice(&fresh),
+            _ => survivors.extend_from_slice(fresh),
         }
+        let survivors = &*survivors;
 
         let mut reason_list: Vec<&'static str> = Vec::new();
         let priced = match survivors.len() {
@@ -205,11 +292,11 @@ impl PairCalculator {
                 if n == 2 {
                     reason_list.push(reasons::QUORUM_NOT_MET);
                 }
-                let (weights, fell_back) = self.weights(&survivors, quotes);
+                let (weights, fell_back) = self.weights(survivors, quotes);
                 if fell_back {
                     reason_list.push(reasons::WEIGHT_FALLBACK);
                 }
-                self.weighted(&survivors, &weights)
+                self.weighted(survivors, &weights, &mut sc.order, &mut sc.sorted)
             }
         };
         if fresh.is_empty() {
@@ -226,10 +313,11 @@ impl PairCalculator {
                 } else {
                     PriceStatus::Degraded
                 };
-                let mut vals: Vec<Decimal> =
-                    weights.iter().filter_map(|&(i, _)| cons[i].price).collect();
+                let vals = &mut sc.vals;
+                vals.clear();
+                vals.extend(weights.iter().filter_map(|&(i, _)| cons[i].price));
                 vals.sort_unstable();
-                let cf = confidence(p, &vals).unwrap_or(Decimal::ZERO);
+                let cf = confidence(p, vals).unwrap_or(Decimal::ZERO);
                 if p.checked_mul(Decimal::new(1, 2))
                     .is_some_and(|lim| cf > lim)
                 {
@@ -274,6 +362,9 @@ impl PairCalculator {
         }
         self.seq += 1;
 
+        let n_fresh = fresh.len();
+        self.scratch = sc;
+
         let mut reasons_out: Vec<String> = Vec::with_capacity(reason_list.len());
         for r in reason_list {
             if !reasons_out.iter().any(|x| x == r) {
@@ -294,7 +385,7 @@ impl PairCalculator {
             price_low: low,
             price_high: high,
             n_configured: count(self.sources.len()),
-            n_fresh: count(fresh.len()),
+            n_fresh: count(n_fresh),
             n_valid: count(n_valid),
             last_good_price: self.last_good.map(|(p, _)| p),
             last_good_time: self.last_good.map(|(_, at)| at),
@@ -369,19 +460,24 @@ impl PairCalculator {
         Some(capped)
     }
 
-    fn weighted(&self, survivors: &[(usize, Decimal)], weights: &[Decimal]) -> Option<Priced> {
-        let mut order: Vec<usize> = (0..survivors.len()).collect();
+    fn weighted(
+        &self,
+        survivors: &[(usize, Decimal)],
+        weights: &[Decimal],
+        order: &mut Vec<usize>,
+        sorted: &mut Vec<(Decimal, Decimal)>,
+    ) -> Option<Priced> {
+        order.clear();
+        order.extend(0..survivors.len());
         order.sort_by(|&a, &b| {
             let (ia, pa) = survivors[a];
             let (ib, pb) = survivors[b];
             let (sa, sb) = (&self.sources[ia], &self.sources[ib]);
             (pa, &sa.connector, &sa.instrument, ia).cmp(&(pb, &sb.connector, &sb.instrument, ib))
         });
-        let sorted: Vec<(Decimal, Decimal)> = order
-            .iter()
-            .map(|&k| (survivors[k].1, weights[k]))
-            .collect();
-        let price = weighted_median(&sorted)?;
+        sorted.clear();
+        sorted.extend(order.iter().map(|&k| (survivors[k].1, weights[k])));
+        let price = weighted_median(sorted)?;
         Some(Priced {
             price,
             weights: survivors
@@ -395,19 +491,22 @@ impl PairCalculator {
 
 /// Runs the per-source checks in the documented order and fills the constituent as far as its
 /// quote allows. `exclusion_reason == None` on return means fresh.
+#[allow(clippy::too_many_arguments)]
 fn assess(
     params: &PairParams,
     spec: &SourceSpec,
+    names: &Names,
     st: &mut SourceState,
+    memo: &mut Memo,
     t: Ts,
     quote: Option<&Quote>,
     fx: &dyn Fn(&str) -> Option<Decimal>,
     prev_good: Option<Decimal>,
 ) -> Constituent {
     let mut c = Constituent {
-        venue: spec.venue.clone(),
-        connector: spec.connector.clone(),
-        instrument: spec.instrument.clone(),
+        venue: names.venue.clone(),
+        connector: names.connector.clone(),
+        instrument: names.instrument.clone(),
         bid: None,
         ask: None,
         last: None,
@@ -433,13 +532,13 @@ fn assess(
     c.received_at = Some(q.received_at);
     let stamp = q.exchange_ts.unwrap_or(q.received_at);
     c.age_ms = Some(t.millis_since(stamp));
-    let Some((sp, pt)) = source_price(q) else {
+    let Some((sp, pt)) = memo.book(q, params.max_spread) else {
         return c;
     };
     c.source_price = Some(sp);
     c.price_type = Some(pt);
 
-    if spec.quote_asset == params.quote {
+    if names.same_quote {
         c.price = Some(sp);
     } else if let Some(rate) = fx(&spec.quote_asset) {
         c.fx_rate = Some(rate);
@@ -448,7 +547,7 @@ fn assess(
 
     st.track_change(sp, t);
 
-    c.exclusion_reason = if let Some(r) = book_check(q, sp, pt, params.max_spread) {
+    c.exclusion_reason = if let Some(r) = memo.book {
         Some(r)
     } else if stamp > t.plus_millis(params.future_tolerance_ms) {
         Some(ExclusionReason::FutureTs)

@@ -277,23 +277,36 @@ fn write_ts_fast(out: &mut Vec<u8>, t: Ts) -> bool {
 }
 
 /// `input_digest` from the rows' cached bytes: the same bytes serde_json writes for
-/// `{"calc_time":..,"inputs":[rows]}`, hashed in one pass. `buf` is scratch space kept by the
-/// caller between ticks.
-pub(super) fn input_digest(calc_time: Ts, rows: &[RowCache], buf: &mut Vec<u8>) -> String {
-    buf.clear();
-    buf.extend_from_slice(b"{\"calc_time\":");
-    if !write_ts_fast(buf, calc_time) {
-        let _ = calc_time.serialize(&mut serde_json::Serializer::new(&mut *buf));
+/// `{"calc_time":..,"inputs":[rows]}`, fed to SHA-256 piece by piece (the hasher buffers only
+/// partial blocks, so the rows are not copied first).
+pub(super) fn input_digest(calc_time: Ts, rows: &[RowCache]) -> String {
+    let mut head = Vec::with_capacity(48);
+    head.extend_from_slice(b"{\"calc_time\":");
+    if !write_ts_fast(&mut head, calc_time) {
+        let _ = calc_time.serialize(&mut serde_json::Serializer::new(&mut head));
     }
-    buf.extend_from_slice(b",\"inputs\":[");
+    head.extend_from_slice(b",\"inputs\":[");
+    let mut h = Sha256::new();
+    h.update(&head);
     for (i, row) in rows.iter().enumerate() {
         if i > 0 {
-            buf.push(b',');
+            h.update(b",");
         }
-        buf.extend_from_slice(row.json());
+        h.update(row.json());
     }
-    buf.extend_from_slice(b"]}");
-    hex::encode(Sha256::digest(&buf[..]))
+    h.update(b"]}");
+    hex_lower(&h.finalize())
+}
+
+/// Lowercase hex, as `hex::encode` writes it, without its per-character iterator.
+fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -463,7 +476,6 @@ mod tests {
         ) {
             let mut cache: Vec<RowCache> =
                 names.iter().map(|(c, i)| RowCache::new(c, i)).collect();
-            let mut buf = Vec::new();
             let mut prev: Vec<Option<RowValues>> = vec![None; names.len()];
             for (t, changes) in &steps {
                 for (p, ch) in prev.iter_mut().zip(changes) {
@@ -504,7 +516,7 @@ mod tests {
                     c.update(r);
                 }
                 prop_assert_eq!(
-                    input_digest(*t, &cache, &mut buf),
+                    input_digest(*t, &cache),
                     input_digest_serde(*t, &rows)
                 );
             }
