@@ -661,3 +661,87 @@ fn at_least_degraded(s: PriceStatus) -> PriceStatus {
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    impl PairCalculator {
+        /// Forgets every cached row and memo (what a calculator without caches would have).
+        fn forget_caches(&mut self) {
+            for r in &mut self.rows {
+                r.forget();
+            }
+            for m in &mut self.memo {
+                *m = Memo::default();
+            }
+        }
+    }
+
+    fn spec(i: usize, usdt: bool) -> SourceSpec {
+        SourceSpec {
+            venue: format!("v{i}"),
+            connector: format!("v{i}-main"),
+            instrument: if usdt { "X-USDT" } else { "X-USD" }.to_owned(),
+            quote_asset: if usdt { "USDT" } else { "USD" }.to_owned(),
+            static_weight: None,
+            slot: i,
+        }
+    }
+
+    /// One source's change at one tick: keep, drop, new book/last (mantissa, scale, spread,
+    /// age), or rescale the current one (equal values, other text).
+    fn step() -> impl Strategy<Value = (u8, i64, u32, i64, i64)> {
+        (0u8..5, 9_000i64..11_000, 0u32..4, 0i64..40, 0i64..12_000)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// The caches change no record: a calculator that forgets them before every tick
+        /// produces the same records (hysteresis, frozen and held-price state included).
+        #[test]
+        fn cached_and_uncached_calculators_agree(
+            usdt in prop::collection::vec(any::<bool>(), 1..8),
+            ticks in prop::collection::vec((prop::collection::vec(step(), 8), prop::option::of(0u32..3)), 1..12),
+            weighting in 0u8..3,
+            spacing_ms in prop_oneof![Just(1_000i64), Just(7_000), Just(31_000)],
+        ) {
+            let specs: Vec<SourceSpec> = usdt.iter().enumerate().map(|(i, u)| spec(i, *u)).collect();
+            let mut params = PairParams::new("X", "USD", false);
+            params.weighting = [Weighting::Equal, Weighting::Volume, Weighting::Static][usize::from(weighting)];
+            let mut cached = PairCalculator::new(params.clone(), specs.clone());
+            let mut fresh = PairCalculator::new(params, specs.clone());
+            let t0 = Ts::from_millis(1_795_000_000_000);
+            let mut quotes: Vec<Option<Quote>> = vec![None; specs.len()];
+            for (k, (steps, rate_scale)) in ticks.iter().enumerate() {
+                let t = t0.plus_millis(spacing_ms * k as i64);
+                for (q, &(kind, m, scale, spread, age)) in quotes.iter_mut().zip(steps) {
+                    let at = t.plus_millis(-age);
+                    let p = Decimal::new(m, scale);
+                    let h = Decimal::new(spread - 5, scale);
+                    *q = match kind {
+                        0 => q.clone(),
+                        1 => None,
+                        2 => Some(Quote { bid: Some(p - h), ask: Some(p + h), last: None, volume_24h: Some(Decimal::from(m)), exchange_ts: Some(at), received_at: at }),
+                        3 => Some(Quote { last: Some(p), exchange_ts: None, received_at: at, ..Quote::default() }),
+                        _ => q.clone().map(|mut q| {
+                            for d in [&mut q.bid, &mut q.ask, &mut q.last].into_iter().flatten() {
+                                d.rescale(d.scale() + 1);
+                            }
+                            q
+                        }),
+                    };
+                }
+                let rate = rate_scale.map(|s| Decimal::new(10_000i64.pow(s) + k as i64 % 2, 4 * s));
+                let fx = move |_: &str| rate;
+                fresh.forget_caches();
+                let a = cached.compute(t, &quotes, &fx);
+                let b = fresh.compute(t, &quotes, &fx);
+                prop_assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+                prop_assert_eq!(a, b);
+            }
+        }
+    }
+}

@@ -195,6 +195,13 @@ impl RowCache {
     pub(super) fn json(&self) -> &[u8] {
         &self.json
     }
+
+    /// Drops the cached bytes, so the next `update` rebuilds them.
+    #[cfg(test)]
+    pub(super) fn forget(&mut self) {
+        self.key = None;
+        self.json.clear();
+    }
 }
 
 /// A JSON string with serde_json's escaping.
