@@ -1,6 +1,7 @@
 //! A tick split across threads gives the records of the sequential tick, byte for byte and in
-//! the same order, over dependency chains of FX legs (a leg of a leg), legs that turn unusable,
-//! sources moving, vanishing and being rescaled between ticks.
+//! the same order, for pair counts spanning several of the engine's 32-pair batches, over
+//! dependency chains of FX legs (a leg of a leg), legs that turn unusable, sources moving,
+//! vanishing and being rescaled between ticks.
 
 use normalizer::reference::{PairCalculator, PairParams, Quote, ReferenceEngine, SourceSpec};
 use proptest::prelude::*;
@@ -86,7 +87,7 @@ proptest! {
 
     #[test]
     fn threads_do_not_change_the_records(
-        n in 1usize..40,
+        n in 1usize..100,
         moves in prop::collection::vec(prop::collection::vec((0u8..6, -300i64..300, 0i64..15_000), 200), 1..6),
     ) {
         let (_, slots) = pairs(n);

@@ -4,6 +4,7 @@ use super::{PairCalculator, Quote};
 use rust_decimal::Decimal;
 use schemas::{ReferencePrice, Ts};
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -38,6 +39,9 @@ pub struct ReferenceEngine {
     /// Worker threads per tick (1 = the calling thread only).
     threads: usize,
 }
+
+/// Pairs a thread takes at a time in a parallel tick.
+const PARALLEL_BATCH: usize = 32;
 
 /// Pairs (by position) handed to one thread.
 type Chunk<'a, 'b> = &'a mut [(usize, &'b mut PairCalculator)];
@@ -185,9 +189,11 @@ impl ReferenceEngine {
         out
     }
 
-    /// [`Self::tick`] with the pairs of each dependency level split across `self.threads`
-    /// threads, in contiguous chunks; every record lands in its own position, so the result is
-    /// the sequential one.
+    /// [`Self::tick`] with the pairs of each dependency level shared out to `self.threads`
+    /// threads in small batches: every thread (this one included) takes the next batch until
+    /// none is left, so a helper thread that is scheduled late (a busy machine) only takes what
+    /// is left and this thread never waits for more than the batch in hand. Every record lands
+    /// in its own position, so the result is the sequential one.
     fn tick_parallel(&mut self, t: Ts, quotes: &[Option<Quote>]) -> Vec<ReferencePrice> {
         let n = self.pairs.len();
         let mut out: Vec<Option<ReferencePrice>> = Vec::with_capacity(n);
@@ -200,34 +206,34 @@ impl ReferenceEngine {
                 .collect();
             let done = &out;
             let legs = &self.legs;
-            let chunk = work.len().div_ceil(self.threads).max(1);
-            // Each chunk is taken out of its cell by whoever computes it: its thread, or this
-            // one when the thread cannot be started.
+            let helpers = (self.threads - 1).min(work.len().saturating_sub(1) / PARALLEL_BATCH);
+            // Each batch is taken out of its cell by whichever thread claims it.
             let cells: Vec<Mutex<Option<Chunk<'_, '_>>>> = work
-                .chunks_mut(chunk)
+                .chunks_mut(PARALLEL_BATCH)
                 .map(|c| Mutex::new(Some(c)))
                 .collect();
-            let run = |cell: &Mutex<Option<Chunk<'_, '_>>>| {
-                let taken = cell.lock().ok().and_then(|mut g| g.take());
-                taken.map_or_else(Vec::new, |c| compute_chunk(c, t, quotes, legs, done))
+            let next = AtomicUsize::new(0);
+            let run = || {
+                let mut recs = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(cell) = cells.get(i) else {
+                        break;
+                    };
+                    if let Some(c) = cell.lock().ok().and_then(|mut g| g.take()) {
+                        recs.extend(compute_chunk(c, t, quotes, legs, done));
+                    }
+                }
+                recs
             };
             let results: Vec<Vec<(usize, ReferencePrice)>> = std::thread::scope(|s| {
-                let handles: Vec<_> = cells[1..]
-                    .iter()
-                    .map(|cell| std::thread::Builder::new().spawn_scoped(s, || run(cell)))
+                // A thread that cannot be started leaves its share to the others.
+                let handles: Vec<_> = (0..helpers)
+                    .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, run).ok())
                     .collect();
-                let mut results = Vec::with_capacity(cells.len());
-                if let Some(cell) = cells.first() {
-                    results.push(run(cell));
-                }
-                for (h, cell) in handles.into_iter().zip(&cells[1..]) {
-                    let mut r = match h {
-                        Ok(h) => h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-                        Err(_) => Vec::new(),
-                    };
-                    // Empty if its thread did not start (or it had nothing to do).
-                    r.extend(run(cell));
-                    results.push(r);
+                let mut results = vec![run()];
+                for h in handles {
+                    results.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
                 }
                 results
             });
