@@ -220,7 +220,13 @@ impl ReferenceEngine {
                     let Some(cell) = cells.get(i) else {
                         break;
                     };
-                    if let Some(c) = cell.lock().ok().and_then(|mut g| g.take()) {
+                    // The lock is held only for the `take`, so it cannot be poisoned; were it
+                    // ever, its batch is still computed, never skipped.
+                    let taken = match cell.lock() {
+                        Ok(mut g) => g.take(),
+                        Err(poisoned) => poisoned.into_inner().take(),
+                    };
+                    if let Some(c) = taken {
                         recs.extend(compute_chunk(c, t, quotes, legs, done));
                     }
                 }
