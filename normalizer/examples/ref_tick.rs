@@ -3,7 +3,8 @@
 //! `valgrind --tool=callgrind target/release/examples/ref_tick same 20`.
 //! Modes: `same` (no quote changes between ticks), `some` (1 source in 10 changes per tick),
 //! `all` (every quote changes every tick). A third argument `fp` prints a SHA-256 over every
-//! record's JSON (to compare builds); wall times per tick go to stderr. `REF_THREADS=n` sets
+//! record's JSON (to compare builds); wall times per tick (and of dropping the
+//! returned records, timed apart) go to stderr. `REF_THREADS=n` sets
 //! the engine's threads (default: the engine's own choice).
 
 use normalizer::reference::{PairCalculator, PairParams, Quote, ReferenceEngine, SourceSpec};
@@ -75,6 +76,7 @@ fn main() {
     // A fingerprint of every record's bytes, to compare builds.
     let mut all = Sha256::new();
     let mut times = Vec::with_capacity(ticks);
+    let mut drops = Vec::with_capacity(ticks);
     for i in 0..ticks {
         let quotes = if i % 2 == 0 { &a } else { &b };
         let start = std::time::Instant::now();
@@ -86,15 +88,23 @@ fn main() {
                 all.update(serde_json::to_vec(r).expect("encodes"));
             }
         }
+        let start = std::time::Instant::now();
+        drop(recs);
+        drops.push(start.elapsed());
     }
     let all = hex::encode(all.finalize());
     println!("{mode}: {ticks} ticks, {n} priced records, records sha256 {all}");
     // Wall time per tick after the first (which builds the row caches): min and median.
     let mut rest = times.split_off(1.min(times.len()));
     rest.sort();
-    if let (Some(min), Some(med)) = (rest.first(), rest.get(rest.len() / 2)) {
+    drops.sort();
+    if let (Some(min), Some(med), Some(drop)) = (
+        rest.first(),
+        rest.get(rest.len() / 2),
+        drops.get(drops.len() / 2),
+    ) {
         eprintln!(
-            "{mode}: tick min {min:?}, median {med:?} ({} ticks)",
+            "{mode}: tick min {min:?}, median {med:?} ({} ticks); dropping the records: median {drop:?}",
             rest.len()
         );
     }
