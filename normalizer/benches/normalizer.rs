@@ -17,11 +17,38 @@ const PAIRS: usize = 1_000;
 const SOURCES: usize = 10;
 const T0: i64 = 1_795_000_000_000; // ms
 
+fn quote(s: usize, shift: i64) -> Option<Quote> {
+    let mid = Decimal::new(
+        6_400_325 + (s as i64) * 7 + shift + if s == 9 { 900_000 } else { 0 },
+        2,
+    );
+    Some(Quote {
+        bid: Some(mid - Decimal::new(1, 2)),
+        ask: Some(mid + Decimal::new(1, 2)),
+        last: Some(mid),
+        volume_24h: Some(Decimal::new(12_345, 1)),
+        exchange_ts: Some(Ts::from_millis(T0 - 150 + shift)),
+        received_at: Ts::from_millis(T0 - 100 + shift),
+    })
+}
+
+/// Which sources quote differently in the second quote table (`engine`'s `.2`).
+#[derive(Clone, Copy)]
+enum Changed {
+    None,
+    /// One source of each pair (a different one per pair).
+    OnePerPair,
+    All,
+}
+
 /// 1,000 `<BASE>-USD` pairs with 10 sources each, every source quoted 100 ms before the cut,
-/// mids spread by a few basis points (one outlier per pair).
-fn engine() -> (ReferenceEngine, Vec<Option<Quote>>) {
+/// mids spread by a few basis points (one outlier per pair). Two quote tables: alternating
+/// between them per tick makes the `changed` sources move every tick (price and stamps by
+/// 1 ms / 0.01), the others stay as they were.
+fn engine(changed: Changed) -> (ReferenceEngine, Vec<Option<Quote>>, Vec<Option<Quote>>) {
     let mut calcs = Vec::with_capacity(PAIRS);
     let mut quotes = Vec::with_capacity(PAIRS * SOURCES);
+    let mut moved = Vec::with_capacity(PAIRS * SOURCES);
     for p in 0..PAIRS {
         let base = format!("A{p:03}");
         let sources = (0..SOURCES)
@@ -39,21 +66,16 @@ fn engine() -> (ReferenceEngine, Vec<Option<Quote>>) {
             sources,
         ));
         for s in 0..SOURCES {
-            let mid = Decimal::new(
-                6_400_325 + (s as i64) * 7 + if s == 9 { 900_000 } else { 0 },
-                2,
-            );
-            quotes.push(Some(Quote {
-                bid: Some(mid - Decimal::new(1, 2)),
-                ask: Some(mid + Decimal::new(1, 2)),
-                last: Some(mid),
-                volume_24h: Some(Decimal::new(12_345, 1)),
-                exchange_ts: Some(Ts::from_millis(T0 - 150)),
-                received_at: Ts::from_millis(T0 - 100),
-            }));
+            quotes.push(quote(s, 0));
+            let moves = match changed {
+                Changed::None => false,
+                Changed::OnePerPair => s == p % SOURCES,
+                Changed::All => true,
+            };
+            moved.push(quote(s, i64::from(moves)));
         }
     }
-    (ReferenceEngine::new(calcs).expect("pairs"), quotes)
+    (ReferenceEngine::new(calcs).expect("pairs"), quotes, moved)
 }
 
 fn price_tick() -> PriceTick {
@@ -142,17 +164,55 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let (mut engine, quotes) = engine();
+    // The first is the original case (no quote changes between ticks, the engine's default
+    // threads); the others pin one thread and/or move some or all sources every tick. The cut
+    // cycles through a 5 s window so that no run lasts long enough for quotes to go stale.
     let mut g = c.benchmark_group("reference");
     g.sample_size(20);
-    let mut t = T0;
-    g.bench_function("tick_1000_pairs_x_10_sources", |b| {
-        b.iter(|| {
-            t += 1;
-            black_box(engine.tick(Ts::from_millis(t), &quotes).len())
-        })
-    });
+    for (name, threads, changed) in [
+        ("tick_1000_pairs_x_10_sources", None, Changed::None),
+        (
+            "tick_1000_pairs_x_10_sources_1_thread",
+            Some(1),
+            Changed::None,
+        ),
+        (
+            "tick_1000_pairs_x_10_sources_one_changed_per_pair",
+            None,
+            Changed::OnePerPair,
+        ),
+        (
+            "tick_1000_pairs_x_10_sources_one_changed_per_pair_1_thread",
+            Some(1),
+            Changed::OnePerPair,
+        ),
+        (
+            "tick_1000_pairs_x_10_sources_all_changed",
+            None,
+            Changed::All,
+        ),
+        (
+            "tick_1000_pairs_x_10_sources_all_changed_1_thread",
+            Some(1),
+            Changed::All,
+        ),
+    ] {
+        let (engine, a, b) = engine(changed);
+        let mut engine = match threads {
+            Some(n) => engine.with_threads(n),
+            None => engine,
+        };
+        let mut i = 0i64;
+        g.bench_function(name, |bench| {
+            bench.iter(|| {
+                i += 1;
+                let quotes = if i % 2 == 0 { &a } else { &b };
+                black_box(engine.tick(Ts::from_millis(T0 + i % 5_000), quotes).len())
+            })
+        });
+    }
     g.finish();
+    let (mut engine, quotes, _) = engine(Changed::None);
     let recs = engine.tick(Ts::from_millis(T0), &quotes);
     assert_eq!(recs.len(), PAIRS);
     assert!(recs[0].price.is_some(), "{:?}", recs[0].status);

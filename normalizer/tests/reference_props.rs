@@ -157,7 +157,7 @@ fn per_source(r: &ReferencePrice) -> Vec<(String, bool, Option<ExclusionReason>)
     let mut v: Vec<_> = r
         .constituents
         .iter()
-        .map(|c| (c.connector.clone(), c.included, c.exclusion_reason))
+        .map(|c| (c.connector.to_string(), c.included, c.exclusion_reason))
         .collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v

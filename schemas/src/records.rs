@@ -202,9 +202,11 @@ pub enum PriceType {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Constituent {
-    pub venue: String,
-    pub connector: String,
-    pub instrument: String,
+    // SharedStr: shared with the calculator's source config, so a record per tick clones no
+    // names (a plain JSON string on the wire and in the JSON Schema).
+    pub venue: SharedStr,
+    pub connector: SharedStr,
+    pub instrument: SharedStr,
     pub bid: Option<Decimal>,
     pub ask: Option<Decimal>,
     pub last: Option<Decimal>,

@@ -14,7 +14,11 @@ pub fn mean2(a: Decimal, b: Decimal) -> Decimal {
 /// Plain median: the middle value, or the mean of the two middle values for an even count.
 /// `None` for an empty input.
 pub fn median(values: &[Decimal]) -> Option<Decimal> {
-    let mut v = values.to_vec();
+    median_mut(&mut values.to_vec())
+}
+
+/// [`median`] without a copy: sorts `values` in place.
+pub fn median_mut(v: &mut [Decimal]) -> Option<Decimal> {
     v.sort_unstable();
     let n = v.len();
     match n {
@@ -31,16 +35,16 @@ pub fn median(values: &[Decimal]) -> Option<Decimal> {
 /// weight, so they are skipped rather than allowed to become the "next" price of a tie.
 /// `None` when nothing has positive weight or the total leaves `Decimal`'s range.
 pub fn weighted_median(sorted: &[(Decimal, Decimal)]) -> Option<Decimal> {
-    let items: Vec<(Decimal, Decimal)> = sorted
+    let positive = |&&(_, w): &&(Decimal, Decimal)| w > Decimal::ZERO;
+    let total = sorted
         .iter()
-        .copied()
-        .filter(|(_, w)| *w > Decimal::ZERO)
-        .collect();
-    let total = items
-        .iter()
+        .filter(positive)
         .try_fold(Decimal::ZERO, |acc, (_, w)| acc.checked_add(*w))?;
     let mut cum = Decimal::ZERO;
-    for (k, (p, w)) in items.iter().enumerate() {
+    for (k, (p, w)) in sorted.iter().enumerate() {
+        if *w <= Decimal::ZERO {
+            continue;
+        }
         cum += *w;
         // `cum` against `total - cum` instead of `total / 2`: halving an odd 28-digit total
         // would round, and a rounded H could turn an exact tie into a strict crossing.
@@ -49,7 +53,7 @@ pub fn weighted_median(sorted: &[(Decimal, Decimal)]) -> Option<Decimal> {
             return Some(*p);
         }
         if cum == rest {
-            return Some(match items.get(k + 1) {
+            return Some(match sorted[k + 1..].iter().find(positive) {
                 Some((next, _)) => mean2(*p, *next),
                 None => *p,
             });
