@@ -78,7 +78,7 @@ impl fmt::Display for Ts {
 }
 
 /// Length of `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-pub(crate) const RFC3339_MICROS_LEN: usize = 27;
+pub const RFC3339_MICROS_LEN: usize = 27;
 /// 9999-12-31T23:59:59.999999Z: the last instant with a four-digit year.
 const MAX_FAST_MICROS: i64 = 253_402_300_799_999_999;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -87,7 +87,7 @@ impl Ts {
     /// The record form of years 1970 to 9999 without chrono: the same bytes as
     /// `to_rfc3339_opts(SecondsFormat::Micros, true)` (proptest in this module), `None` outside
     /// that range (the caller falls back to chrono).
-    pub(crate) fn format_fast(self) -> Option<[u8; RFC3339_MICROS_LEN]> {
+    pub fn format_fast(self) -> Option<[u8; RFC3339_MICROS_LEN]> {
         if !(0..=MAX_FAST_MICROS).contains(&self.0) {
             return None;
         }

@@ -226,52 +226,12 @@ fn json_opt_decimal(out: &mut Vec<u8>, d: Option<Decimal>) -> serde_json::Result
 
 /// rust_decimal's `Serialize` through serde_json: a JSON string of the text its
 /// `to_str_internal(value, append_sign = true, None)` builds (no character of which needs
-/// escaping). That text is: `-` when the sign bit is set (also for zero), the mantissa's digits
-/// left-padded with zeros to `scale` digits, a `.` before the last `scale` digits with `0` in
-/// front when nothing is left of it, and `0` for a zero mantissa of scale 0. Written here from
-/// the mantissa directly; proptests compare it with the `Serialize` output over every bit
+/// escaping), written from the mantissa by `schemas::write::write_decimal` (the same writer
+/// the records use); proptests below compare it with the `Serialize` output over every bit
 /// pattern.
 fn write_decimal(out: &mut Vec<u8>, d: Decimal) {
-    let mut digits = [0u8; 40];
-    let mut n = digits.len();
-    let mut m = d.mantissa().unsigned_abs();
-    while m > u128::from(u64::MAX) {
-        n -= 1;
-        digits[n] = b'0' + (m % 10) as u8;
-        m /= 10;
-    }
-    let mut m = m as u64;
-    while m > 0 {
-        n -= 1;
-        digits[n] = b'0' + (m % 10) as u8;
-        m /= 10;
-    }
-    let scale = d.scale() as usize;
-    while digits.len() - n < scale {
-        n -= 1;
-        digits[n] = b'0';
-    }
-    let digits = &digits[n..];
     out.push(b'"');
-    if d.is_sign_negative() {
-        out.push(b'-');
-    }
-    let whole = digits.len() - scale;
-    if scale == 0 {
-        if digits.is_empty() {
-            out.push(b'0');
-        } else {
-            out.extend_from_slice(digits);
-        }
-    } else {
-        if whole == 0 {
-            out.push(b'0');
-        } else {
-            out.extend_from_slice(&digits[..whole]);
-        }
-        out.push(b'.');
-        out.extend_from_slice(&digits[whole..]);
-    }
+    schemas::write::write_decimal(&d, out);
     out.push(b'"');
 }
 
@@ -290,49 +250,26 @@ fn json_opt_ts(out: &mut Vec<u8>, t: Option<Ts>) -> serde_json::Result<()> {
     }
 }
 
-/// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in microseconds: within these years chrono's
-/// RFC 3339 text is the fixed-width form written below.
-const FAST_TS_MIN: i64 = -62_167_219_200_000_000;
+/// 1970-01-01T00:00:00Z and 10000-01-01T00:00:00Z in microseconds: the range of
+/// `Ts::format_fast`, within which chrono's RFC 3339 text is its fixed-width form.
+#[cfg(test)]
+const FAST_TS_MIN: i64 = 0;
+#[cfg(test)]
 const FAST_TS_END: i64 = 253_402_300_800_000_000;
 
 /// `Ts`'s JSON (`"2026-11-24T12:00:00.000000Z"`, what `Display` through `collect_str` gives)
-/// without chrono and the formatter machinery, for years 0000 to 9999; `false` (nothing written)
-/// outside them, where the caller takes the `Serialize` path.
+/// without chrono (`Ts::format_fast`, shared with the records' writer), for years 1970 to 9999;
+/// `false` (nothing written) outside them, where the caller takes the `Serialize` path.
 fn write_ts_fast(out: &mut Vec<u8>, t: Ts) -> bool {
-    let us = t.micros();
-    if !(FAST_TS_MIN..FAST_TS_END).contains(&us) {
-        return false;
-    }
-    let days = us.div_euclid(86_400_000_000);
-    let in_day = us.rem_euclid(86_400_000_000);
-    // Days to civil date (H. Hinnant, "chrono-Compatible Low-Level Date Algorithms").
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let secs = in_day / 1_000_000;
-    let frac = in_day % 1_000_000;
-    let mut b = *b"\"0000-00-00T00:00:00.000000Z\"";
-    let mut put = |at: usize, width: usize, mut v: i64| {
-        for i in (at..at + width).rev() {
-            b[i] = b'0' + (v % 10) as u8;
-            v /= 10;
+    match t.format_fast() {
+        Some(b) => {
+            out.push(b'"');
+            out.extend_from_slice(&b);
+            out.push(b'"');
+            true
         }
-    };
-    put(1, 4, year);
-    put(6, 2, month);
-    put(9, 2, day);
-    put(12, 2, secs / 3600);
-    put(15, 2, secs / 60 % 60);
-    put(18, 2, secs % 60);
-    put(21, 6, frac);
-    out.extend_from_slice(&b);
-    true
+        None => false,
+    }
 }
 
 /// `input_digest` from the rows' cached bytes: the same bytes serde_json writes for
