@@ -48,7 +48,11 @@ fn same(frame: &str) -> bool {
     let scanned = fast::book_ticker(frame).is_some();
     if let Some(q) = fast::quote(frame) {
         assert!(scanned, "quote took what book_ticker declines: {frame:?}");
-        assert_eq!(serde, (Ok(FrameKind::Data), vec![q.into_owned()]), "{frame:?}");
+        assert_eq!(
+            serde,
+            (Ok(FrameKind::Data), vec![q.into_owned()]),
+            "{frame:?}"
+        );
     }
     scanned
 }
@@ -81,8 +85,14 @@ fn fixtures_agree_and_book_tickers_take_the_fast_path() {
         q[0].bid.map(|d| d.to_string()).as_deref(),
         Some("0.35210000")
     );
-    assert!(minified(COMBINED.trim()), "live combined bookTicker not minified path");
-    assert!(!minified(RAW_DOC), "pretty-printed frame took the minified path");
+    assert!(
+        minified(COMBINED.trim()),
+        "live combined bookTicker not minified path"
+    );
+    assert!(
+        !minified(RAW_DOC),
+        "pretty-printed frame took the minified path"
+    );
     let mut fast_taken = 0;
     let frames = replay_frames();
     for f in &frames {
@@ -128,7 +138,9 @@ fn near_misses_are_declined_and_agree() {
 #[test]
 fn minified_near_misses_agree() {
     let frame = |b: &str| {
-        format!(r#"{{"stream":"btcusdt@bookTicker","data":{{"u":5,"s":"BTCUSDT","b":"{b}","B":"1","a":"2","A":"1"}}}}"#)
+        format!(
+            r#"{{"stream":"btcusdt@bookTicker","data":{{"u":5,"s":"BTCUSDT","b":"{b}","B":"1","a":"2","A":"1"}}}}"#
+        )
     };
     // Taken by the minified path, identical to serde.
     for b in [

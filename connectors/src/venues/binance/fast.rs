@@ -41,9 +41,14 @@ pub fn quote(frame: &str) -> Option<ParsedQuote<'_>> {
     let symbol = &frame[i..end];
     let mut text = [None; 4];
     let mut at = end;
-    for (k, key) in [b"\",\"b\":\"", b"\",\"B\":\"", b"\",\"a\":\"", b"\",\"A\":\""]
-        .iter()
-        .enumerate()
+    for (k, key) in [
+        b"\",\"b\":\"",
+        b"\",\"B\":\"",
+        b"\",\"a\":\"",
+        b"\",\"A\":\"",
+    ]
+    .iter()
+    .enumerate()
     {
         let (d, close) = plain_string(b, lit(b, at, *key)?)?;
         text[k] = d;

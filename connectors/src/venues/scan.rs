@@ -1,0 +1,359 @@
+//! A strict JSON scanner for the fast paths of the large ticker frames (Bybit `tickers.*`,
+//! Deribit `ticker.*`): 25–40 keys of which a venue reads ten. serde_json's derived struct
+//! visitor pays for every key (string parse, a field match, `IgnoredAny` dispatch); this walks
+//! the object once, compares the key text, reads the wanted values borrowed from the frame and
+//! skips the rest while checking them.
+//!
+//! It accepts a subset of what serde_json accepts, never more: every token it skips is checked
+//! against the JSON grammar (strings without escapes or control characters, numbers as the
+//! RFC 8259 grammar spells them, `true`/`false`/`null`, nesting at most [`DEPTH`] deep), and
+//! whatever it does not understand (an escape anywhere, a trailing comma, a float where an
+//! integer is wanted, ...) makes it return `None`. A venue's fast path then builds the same wire
+//! struct serde would, or declines and the serde path runs, so results and errors cannot
+//! differ; the equivalence tests (`connectors/tests/bybit_fast.rs`, `deribit_fast.rs`) check it
+//! on the fixtures, near misses and mutated frames.
+
+/// How deep a skipped value may nest (serde_json allows 128); deeper declines.
+pub const DEPTH: u32 = 16;
+
+pub struct Scan<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    pub fn new(s: &'a str) -> Self {
+        Scan {
+            s,
+            b: s.as_bytes(),
+            i: 0,
+        }
+    }
+
+    /// Skips JSON whitespace (the four characters serde_json accepts between tokens).
+    #[inline(always)]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    #[inline(always)]
+    pub fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    #[inline(always)]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.peek()? == c).then(|| self.i += 1)
+    }
+
+    /// Only whitespace is left (serde_json's `from_str` refuses trailing characters).
+    pub fn end(mut self) -> Option<()> {
+        self.ws();
+        (self.i == self.b.len()).then_some(())
+    }
+
+    /// A string without escapes or control characters, borrowed from the frame.
+    #[inline]
+    pub fn str(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let end = string_end(self.b, start)?;
+        self.i = end + 1;
+        // Both ends are ASCII quotes, so the slice is on character boundaries.
+        Some(&self.s[start..end])
+    }
+
+    /// `{` and the first key (and its `:`), or `None` inside for an empty object.
+    #[inline]
+    pub fn first_key(&mut self) -> Option<Option<&'a str>> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(None);
+        }
+        self.key().map(Some)
+    }
+
+    /// After a value: `,` and the next key, or `}` (`None` inside).
+    #[inline]
+    pub fn next_key(&mut self) -> Option<Option<&'a str>> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                self.key().map(Some)
+            }
+            b'}' => {
+                self.i += 1;
+                Some(None)
+            }
+            _ => None,
+        }
+    }
+
+    #[inline]
+    fn key(&mut self) -> Option<&'a str> {
+        let k = self.str()?;
+        self.eat(b':')?;
+        Some(k)
+    }
+
+    /// `null`, consumed, if it is the next token.
+    #[inline]
+    pub fn null(&mut self) -> bool {
+        if self.peek() == Some(b'n') && self.b[self.i..].starts_with(b"null") {
+            self.i += 4;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// A JSON number's text: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    pub fn number(&mut self) -> Option<&'a str> {
+        self.ws();
+        let start = self.i;
+        if self.b.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        match self.b.get(self.i) {
+            Some(b'0') => self.i += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return None,
+        }
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            self.some_digits()?;
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.b.get(self.i) {
+                self.i += 1;
+            }
+            self.some_digits()?;
+        }
+        Some(&self.s[start..self.i])
+    }
+
+    #[inline(always)]
+    fn digits(&mut self) {
+        while let Some(b'0'..=b'9') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn some_digits(&mut self) -> Option<()> {
+        let start = self.i;
+        self.digits();
+        (self.i > start).then_some(())
+    }
+
+    /// A JSON integer that fits a `u64` (what serde_json gives a `u64` field): digits, no sign,
+    /// no fraction or exponent (serde_json reads those as a float and refuses it).
+    pub fn uint(&mut self) -> Option<u64> {
+        let t = self.number()?;
+        if !t.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        t.bytes().try_fold(0u64, |n, c| {
+            n.checked_mul(10)?.checked_add(u64::from(c - b'0'))
+        })
+    }
+
+    /// A non-negative JSON integer that fits an `i64` (a negative one declines: never sent).
+    pub fn int(&mut self) -> Option<i64> {
+        i64::try_from(self.uint()?).ok()
+    }
+
+    /// Skips one value, checking it: what serde_json's `IgnoredAny` would accept, or `None`.
+    pub fn skip(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.str().map(drop),
+            b'{' => {
+                let depth = depth.checked_sub(1)?;
+                let mut k = self.first_key()?;
+                while k.is_some() {
+                    self.skip(depth)?;
+                    k = self.next_key()?;
+                }
+                Some(())
+            }
+            b'[' => {
+                let depth = depth.checked_sub(1)?;
+                self.i += 1;
+                if self.peek()? == b']' {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth)?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.word(b"true"),
+            b'f' => self.word(b"false"),
+            b'n' => self.null().then_some(()),
+            _ => self.number().map(drop),
+        }
+    }
+
+    fn word(&mut self, w: &[u8]) -> Option<()> {
+        self.b[self.i..].starts_with(w).then(|| self.i += w.len())
+    }
+}
+
+/// The index of the closing quote of a string whose body starts at `at`; `None` at an escape,
+/// a control character (serde_json refuses those unescaped) or the end of the text. Eight bytes
+/// at a time: the lowest flagged byte of each "has a byte equal to / below" mask is a true one
+/// (a borrow only flags bytes above a true match), so the lowest of the three is the first
+/// quote, backslash or control character.
+#[inline]
+pub fn string_end(b: &[u8], at: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = at;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(w);
+        let q = x ^ (LO * u64::from(b'"'));
+        let e = x ^ (LO * u64::from(b'\\'));
+        let m = ((q.wrapping_sub(LO) & !q)
+            | (e.wrapping_sub(LO) & !e)
+            | (x.wrapping_sub(LO * 0x20) & !x))
+            & HI;
+        if m != 0 {
+            let j = i + (m.trailing_zeros() / 8) as usize;
+            return (b[j] == b'"').then_some(j);
+        }
+        i += 8;
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' {
+            return Some(i);
+        }
+        if c == b'\\' || c < 0x20 {
+            return None;
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn naive(b: &[u8], at: usize) -> Option<usize> {
+        let n = b[at..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        (b[at + n] == b'"').then_some(at + n)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn string_end_is_the_naive_scan(
+            v in proptest::collection::vec(
+                prop_oneof![
+                    6 => 0x20u8..0x7f,
+                    1 => Just(b'"'),
+                    1 => Just(b'\\'),
+                    1 => 0u8..0x20,
+                    1 => 0x80u8..=0xff,
+                ],
+                0..40,
+            ),
+            at in 0usize..8,
+        ) {
+            let at = at.min(v.len());
+            prop_assert_eq!(string_end(&v, at), naive(&v, at));
+        }
+    }
+
+    fn skip_all(t: &str) -> Option<()> {
+        let mut s = Scan::new(t);
+        s.skip(DEPTH)?;
+        s.end()
+    }
+
+    #[test]
+    fn skip_takes_a_subset_of_serde_json() {
+        for t in [
+            "0",
+            "-0",
+            "1.5",
+            "-1.5e+10",
+            "1E5",
+            "123",
+            "true",
+            "false",
+            "null",
+            "\"\"",
+            "\"a b\"",
+            "[]",
+            "{}",
+            "[1,[2,{\"a\":[]}]]",
+            " { \"a\" : 1 , \"b\" : [ null ] } ",
+            "\"\u{e9}\"",
+        ] {
+            assert!(skip_all(t).is_some(), "{t}");
+            assert!(
+                serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok(),
+                "{t}"
+            );
+        }
+        for t in [
+            "01",
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            "1e+",
+            "+1",
+            "tru",
+            "nul",
+            "[1,]",
+            "{\"a\":1,}",
+            "{\"a\"}",
+            "{1:2}",
+            "\"\\n\"",
+            "\"\t\"",
+            "[1 2]",
+            "1 2",
+            "",
+            "[",
+            "{",
+            "\"",
+        ] {
+            assert!(skip_all(t).is_none(), "{t}");
+        }
+        let deep = format!("{}{}", "[".repeat(17), "]".repeat(17));
+        assert!(skip_all(&deep).is_none());
+        let ok = format!("{}{}", "[".repeat(16), "]".repeat(16));
+        assert!(skip_all(&ok).is_some());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn skip_never_takes_what_serde_json_refuses(t in r#"[\[\]{}":, 0-9.eE+\-tfrulnsa\\]{0,16}"#) {
+            if skip_all(&t).is_some() {
+                prop_assert!(serde_json::from_str::<serde::de::IgnoredAny>(&t).is_ok(), "{}", t);
+            }
+        }
+    }
+}
