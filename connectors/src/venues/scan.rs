@@ -13,6 +13,9 @@
 //! differ; the equivalence tests (`connectors/tests/bybit_fast.rs`, `deribit_fast.rs`) check it
 //! on the fixtures, near misses and mutated frames.
 
+use crate::decimal::parse_decimal;
+use rust_decimal::Decimal;
+
 /// How deep a skipped value may nest (serde_json allows 128); deeper declines.
 pub const DEPTH: u32 = 16;
 
@@ -58,19 +61,112 @@ impl<'a> Scan<'a> {
     }
 
     /// A string without escapes or control characters, borrowed from the frame.
-    #[inline]
+    #[inline(always)]
     pub fn str(&mut self) -> Option<&'a str> {
-        self.eat(b'"')?;
-        let start = self.i;
-        let end = string_end(self.b, start)?;
-        self.i = end + 1;
+        let (start, end) = self.string()?;
         // Both ends are ASCII quotes, so the slice is on character boundaries.
         Some(&self.s[start..end])
     }
 
+    /// The body of a string without escapes or control characters, as bytes (keys and skipped
+    /// strings: no character-boundary checks).
+    #[inline(always)]
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let (start, end) = self.string()?;
+        Some(&self.b[start..end])
+    }
+
+    /// The start and end of the next string's body; consumes the string.
+    #[inline(always)]
+    fn string(&mut self) -> Option<(usize, usize)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let end = string_end(self.b, start)?;
+        self.i = end + 1;
+        Some((start, end))
+    }
+
+    /// A decimal sent as a string (`decimal::opt_str` without escapes): `""` is `None`, else
+    /// the `Decimal` of [`parse_decimal`], or `None` overall if it refuses the text. A body
+    /// [`crate::decimal::plain`] takes is built in the pass that finds its end.
+    #[inline]
+    pub fn decimal_string(&mut self) -> Option<Option<Decimal>> {
+        self.eat(b'"')?;
+        if let Some((d, close)) = plain_string(self.b, self.i) {
+            self.i = close + 1;
+            return Some(d);
+        }
+        self.i -= 1;
+        match self.str()? {
+            "" => Some(None),
+            t => parse_decimal(t).map(Some),
+        }
+    }
+
+    /// A decimal sent as a JSON number, or `null` (`decimal::opt_number` without strings): the
+    /// `Decimal` of [`parse_decimal`] on the number's text, or `None` overall if it refuses it.
+    /// A number in [`crate::decimal::plain`]'s form (no exponent, at most 19 digits, not `-0`)
+    /// is built while its digits are scanned.
+    #[inline]
+    pub fn decimal_number(&mut self) -> Option<Option<Decimal>> {
+        if self.null() {
+            return Some(None);
+        }
+        self.ws();
+        let start = self.i;
+        let negative = self.b.get(self.i) == Some(&b'-');
+        self.i += usize::from(negative);
+        let int_start = self.i;
+        let mut m: u64 = 0;
+        while let Some(&c) = self.b.get(self.i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            // Wraps only past 19 digits, which go the general way below.
+            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+            self.i += 1;
+        }
+        let int_len = self.i - int_start;
+        if int_len == 0 || (int_len > 1 && self.b[int_start] == b'0') {
+            return None;
+        }
+        let mut scale = 0;
+        if self.b.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            let frac_start = self.i;
+            while let Some(&c) = self.b.get(self.i) {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 {
+                    break;
+                }
+                m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+                self.i += 1;
+            }
+            scale = self.i - frac_start;
+            if scale == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.b.get(self.i) {
+            self.i = start;
+            return parse_decimal(self.number()?).map(Some);
+        }
+        if int_len + scale > 19 || (negative && m == 0) {
+            return parse_decimal(&self.s[start..self.i]).map(Some);
+        }
+        Some(Some(Decimal::from_parts(
+            m as u32,
+            (m >> 32) as u32,
+            0,
+            negative,
+            scale as u32,
+        )))
+    }
+
     /// `{` and the first key (and its `:`), or `None` inside for an empty object.
     #[inline]
-    pub fn first_key(&mut self) -> Option<Option<&'a str>> {
+    pub fn first_key(&mut self) -> Option<Option<&'a [u8]>> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
@@ -81,7 +177,7 @@ impl<'a> Scan<'a> {
 
     /// After a value: `,` and the next key, or `}` (`None` inside).
     #[inline]
-    pub fn next_key(&mut self) -> Option<Option<&'a str>> {
+    pub fn next_key(&mut self) -> Option<Option<&'a [u8]>> {
         match self.peek()? {
             b',' => {
                 self.i += 1;
@@ -95,9 +191,9 @@ impl<'a> Scan<'a> {
         }
     }
 
-    #[inline]
-    fn key(&mut self) -> Option<&'a str> {
-        let k = self.str()?;
+    #[inline(always)]
+    fn key(&mut self) -> Option<&'a [u8]> {
+        let k = self.bytes()?;
         self.eat(b':')?;
         Some(k)
     }
@@ -172,7 +268,7 @@ impl<'a> Scan<'a> {
     /// Skips one value, checking it: what serde_json's `IgnoredAny` would accept, or `None`.
     pub fn skip(&mut self, depth: u32) -> Option<()> {
         match self.peek()? {
-            b'"' => self.str().map(drop),
+            b'"' => self.string().map(drop),
             b'{' => {
                 let depth = depth.checked_sub(1)?;
                 let mut k = self.first_key()?;
@@ -218,7 +314,7 @@ impl<'a> Scan<'a> {
 /// at a time: the lowest flagged byte of each "has a byte equal to / below" mask is a true one
 /// (a borrow only flags bytes above a true match), so the lowest of the three is the first
 /// quote, backslash or control character.
-#[inline]
+#[inline(always)]
 pub fn string_end(b: &[u8], at: usize) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
@@ -251,6 +347,50 @@ pub fn string_end(b: &[u8], at: usize) -> Option<usize> {
     None
 }
 
+/// The body of a decimal string starting at `at` up to its closing quote (returned): `""` is
+/// `None` (as `decimal::opt_str` and `decimal::loose_field` read it), a body
+/// [`crate::decimal::plain`] takes is the same `Decimal` built in the same pass
+/// (`-?D+(.D+)?`, at most 19 digits, not negative zero); anything else is `None` (the caller
+/// goes the general way).
+#[inline(always)]
+pub fn plain_string(b: &[u8], at: usize) -> Option<(Option<Decimal>, usize)> {
+    let mut i = at;
+    let negative = b.get(i) == Some(&b'-');
+    i += usize::from(negative);
+    let first = i;
+    let mut m: u64 = 0;
+    let mut dot = None;
+    loop {
+        let c = *b.get(i)?;
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            // Wraps only past 19 digits, which are refused below.
+            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+        } else if c == b'.' && dot.is_none() && i > first {
+            dot = Some(i);
+        } else if c == b'"' {
+            break;
+        } else {
+            return None;
+        }
+        i += 1;
+    }
+    if i == at {
+        return Some((None, i));
+    }
+    let scale = match dot {
+        Some(d) if d + 1 == i => return None,
+        Some(d) => i - d - 1,
+        None => 0,
+    };
+    let n_digits = i - first - usize::from(dot.is_some());
+    if n_digits == 0 || n_digits > 19 || (negative && m == 0) {
+        return None;
+    }
+    let d = Decimal::from_parts(m as u32, (m >> 32) as u32, 0, negative, scale as u32);
+    Some((Some(d), i))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +421,43 @@ mod tests {
         ) {
             let at = at.min(v.len());
             prop_assert_eq!(string_end(&v, at), naive(&v, at));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(5000))]
+        #[test]
+        fn decimal_number_is_parse_decimal_of_the_text(
+            t in r"-?[0-9]{0,22}(\.[0-9]{0,22})?([eE][-+]?[0-9]{0,3})?|null|[-+0-9.eE]{1,8}",
+        ) {
+            let mut sc = Scan::new(&t);
+            let got = sc.decimal_number().filter(|_| sc.end().is_some());
+            if let Some(got) = got {
+                prop_assert!(serde_json::from_str::<serde::de::IgnoredAny>(&t).is_ok(), "{}", t);
+                let want = if t == "null" { None } else { parse_decimal(&t) };
+                prop_assert!(t == "null" || want.is_some(), "{}", t);
+                prop_assert_eq!(got.map(|d| d.serialize()), want.map(|d| d.serialize()), "{}", t);
+            }
+        }
+
+        #[test]
+        fn decimal_string_is_opt_str(t in r"[-+0-9.eE_ a]{0,24}") {
+            let quoted = format!("\"{t}\"");
+            let mut sc = Scan::new(&quoted);
+            let got = sc.decimal_string().filter(|_| sc.end().is_some());
+            let want = if t.is_empty() { Some(None) } else { parse_decimal(&t).map(Some) };
+            prop_assert_eq!(
+                got.map(|d| d.map(|d| d.serialize())),
+                want.map(|d| d.map(|d| d.serialize())),
+                "{}", t
+            );
+            if let Some((d, close)) = plain_string(quoted.as_bytes(), 1) {
+                prop_assert_eq!(close, quoted.len() - 1);
+                prop_assert!(t.is_empty() || crate::decimal::plain(&t).is_some());
+                prop_assert_eq!(d.map(|d| d.serialize()), crate::decimal::plain(&t).map(|d| d.serialize()));
+            } else {
+                prop_assert!(!t.is_empty() && crate::decimal::plain(&t).is_none(), "{}", t);
+            }
         }
     }
 

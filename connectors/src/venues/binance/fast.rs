@@ -14,7 +14,7 @@
 use super::wire::Event;
 use crate::decimal::Loose;
 use crate::traits::ParsedQuote;
-use rust_decimal::Decimal;
+use crate::venues::scan::plain_string;
 use std::borrow::Cow;
 
 /// The quote of a bookTicker frame exactly as Binance writes it, minified (no whitespace), read
@@ -105,49 +105,6 @@ fn unsigned(b: &[u8], at: usize) -> Option<(u64, usize)> {
     }
     let len = i - at;
     (len == 1 || (len > 1 && b[at] != b'0')).then_some((n, i))
-}
-
-/// The body of a decimal string starting at `at` up to its closing quote (returned): `""` is
-/// `None` (as `loose_field` reads it), a body [`crate::decimal::plain`] takes is the same
-/// `Decimal` built in the same pass (`-?D+(.D+)?`, at most 19 digits, not negative zero);
-/// anything else is `None` (the frame goes the general way).
-#[inline(always)]
-fn plain_string(b: &[u8], at: usize) -> Option<(Option<Decimal>, usize)> {
-    let mut i = at;
-    let negative = b.get(i) == Some(&b'-');
-    i += usize::from(negative);
-    let first = i;
-    let mut m: u64 = 0;
-    let mut dot = None;
-    loop {
-        let c = *b.get(i)?;
-        let d = c.wrapping_sub(b'0');
-        if d <= 9 {
-            // Wraps only past 19 digits, which are refused below.
-            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
-        } else if c == b'.' && dot.is_none() && i > first {
-            dot = Some(i);
-        } else if c == b'"' {
-            break;
-        } else {
-            return None;
-        }
-        i += 1;
-    }
-    if i == at {
-        return Some((None, i));
-    }
-    let scale = match dot {
-        Some(d) if d + 1 == i => return None,
-        Some(d) => i - d - 1,
-        None => 0,
-    };
-    let n_digits = i - first - usize::from(dot.is_some());
-    if n_digits == 0 || n_digits > 19 || (negative && m == 0) {
-        return None;
-    }
-    let d = Decimal::from_parts(m as u32, (m >> 32) as u32, 0, negative, scale as u32);
-    Some((Some(d), i))
 }
 
 /// The bookTicker event of `frame`, or `None` if the frame is not exactly one of the two shapes.

@@ -1,15 +1,13 @@
 //! The ticker push (`tickers.*`, snapshot or delta, spot or linear) without serde's derived
 //! struct machinery: a linear ticker has ~27 keys in `data`, nine of them read. The frame is
 //! walked once with [`crate::venues::scan::Scan`] into the same [`Frame`] serde builds (strings
-//! borrowed, decimals through the same [`parse_decimal`]); anything else (another topic, an op
+//! borrowed, decimals through the same `parse_decimal`); anything else (another topic, an op
 //! reply, a book, an escape, a duplicate key, a `null`, a decimal `parse_decimal` refuses, ...)
 //! is `None` and `parse` takes the serde path, so results and errors are the same
 //! (`connectors/tests/bybit_fast.rs`).
 
 use super::wire::{Data, Frame};
-use crate::decimal::parse_decimal;
 use crate::venues::scan::{Scan, DEPTH};
-use rust_decimal::Decimal;
 use std::borrow::Cow;
 
 /// The ticker push of `frame` as serde would read it, or `None` (the caller takes serde's path).
@@ -29,28 +27,28 @@ pub fn ticker(frame: &str) -> Option<Frame<'_>> {
     let mut k = sc.first_key()?;
     while let Some(key) = k {
         let bit = match key {
-            "topic" => {
+            b"topic" => {
                 f.topic = Some(Cow::Borrowed(sc.str()?));
                 1
             }
-            "type" => {
+            b"type" => {
                 f.kind = Some(Cow::Borrowed(sc.str()?));
                 2
             }
-            "ts" => {
+            b"ts" => {
                 f.ts = Some(sc.int()?);
                 4
             }
-            "cs" => {
+            b"cs" => {
                 f.cs = Some(sc.uint()?);
                 8
             }
-            "data" => {
+            b"data" => {
                 f.data = Some(data(&mut sc)?);
                 16
             }
             // Replies: serde's.
-            "success" | "ret_msg" | "op" => return None,
+            b"success" | b"ret_msg" | b"op" => return None,
             _ => {
                 sc.skip(DEPTH)?;
                 0
@@ -77,7 +75,7 @@ fn data<'a>(sc: &mut Scan<'a>) -> Option<Data<'a>> {
     let mut k = sc.first_key()?;
     while let Some(key) = k {
         let (slot, bit) = match key {
-            "symbol" => {
+            b"symbol" => {
                 if d.symbol.is_some() {
                     return None;
                 }
@@ -85,15 +83,15 @@ fn data<'a>(sc: &mut Scan<'a>) -> Option<Data<'a>> {
                 k = sc.next_key()?;
                 continue;
             }
-            "bid1Price" => (&mut d.bid1_price, 1),
-            "bid1Size" => (&mut d.bid1_size, 2),
-            "ask1Price" => (&mut d.ask1_price, 4),
-            "ask1Size" => (&mut d.ask1_size, 8),
-            "lastPrice" => (&mut d.last_price, 16),
-            "markPrice" => (&mut d.mark_price, 32),
-            "indexPrice" => (&mut d.index_price, 64),
-            "volume24h" => (&mut d.volume_24h, 128),
-            "s" | "b" | "a" | "u" | "seq" | "failTopics" => return None,
+            b"bid1Price" => (&mut d.bid1_price, 1),
+            b"bid1Size" => (&mut d.bid1_size, 2),
+            b"ask1Price" => (&mut d.ask1_price, 4),
+            b"ask1Size" => (&mut d.ask1_size, 8),
+            b"lastPrice" => (&mut d.last_price, 16),
+            b"markPrice" => (&mut d.mark_price, 32),
+            b"indexPrice" => (&mut d.index_price, 64),
+            b"volume24h" => (&mut d.volume_24h, 128),
+            b"s" | b"b" | b"a" | b"u" | b"seq" | b"failTopics" => return None,
             _ => {
                 sc.skip(DEPTH)?;
                 k = sc.next_key()?;
@@ -104,18 +102,8 @@ fn data<'a>(sc: &mut Scan<'a>) -> Option<Data<'a>> {
             return None;
         }
         seen |= bit;
-        *slot = decimal_string(sc)?;
+        *slot = sc.decimal_string()?;
         k = sc.next_key()?;
     }
     Some(d)
-}
-
-/// `decimal::opt_str` for a string without escapes: `""` is `None`, otherwise the decimal or
-/// `None` overall (serde's path then reports the error). `null` declines too.
-#[inline]
-fn decimal_string(sc: &mut Scan<'_>) -> Option<Option<Decimal>> {
-    match sc.str()? {
-        "" => Some(None),
-        t => parse_decimal(t).map(Some),
-    }
 }

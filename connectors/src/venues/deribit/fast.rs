@@ -1,16 +1,14 @@
 //! The `ticker.*` notification without serde's derived struct machinery: a perpetual's ticker
 //! has ~22 keys (and a nested `stats` object), eight of them read. The frame is walked once with
 //! [`crate::venues::scan::Scan`] into the same [`Frame`] serde builds (strings borrowed, numbers
-//! through the same [`parse_decimal`] on their text, as `decimal::opt_number` does); anything
+//! through the same `parse_decimal` on their text, as `decimal::opt_number` does); anything
 //! else (another method or channel, a reply, `data` before `channel`, an escape, a duplicate
 //! key, a number given as a string, a decimal `parse_decimal` refuses, ...) is `None` and
 //! `parse` takes the serde path, so results and errors are the same
 //! (`connectors/tests/deribit_fast.rs`).
 
 use super::wire::{is_ticker_channel, Frame, Params, Stats, Ticker};
-use crate::decimal::parse_decimal;
 use crate::venues::scan::{Scan, DEPTH};
-use rust_decimal::Decimal;
 use std::borrow::Cow;
 
 /// The ticker notification of `frame` as serde would read it, or `None` (serde's path then).
@@ -20,10 +18,10 @@ pub fn ticker(frame: &str) -> Option<Frame<'_>> {
     let mut k = sc.first_key()?;
     while let Some(key) = k {
         match key {
-            "method" if method.is_none() => method = Some(sc.str()?),
-            "params" if params.is_none() => params = Some(ticker_params(&mut sc)?),
+            b"method" if method.is_none() => method = Some(sc.str()?),
+            b"params" if params.is_none() => params = Some(ticker_params(&mut sc)?),
             // Replies, errors and duplicates: serde's.
-            "method" | "params" | "id" | "result" | "error" => return None,
+            b"method" | b"params" | b"id" | b"result" | b"error" => return None,
             _ => sc.skip(DEPTH)?,
         }
         k = sc.next_key()?;
@@ -45,13 +43,13 @@ fn ticker_params<'a>(sc: &mut Scan<'a>) -> Option<Params<'a>> {
     let mut k = sc.first_key()?;
     while let Some(key) = k {
         match key {
-            "channel" if channel.is_none() => {
+            b"channel" if channel.is_none() => {
                 let c = sc.str()?;
                 is_ticker_channel(c).then_some(())?;
                 channel = Some(c);
             }
-            "data" if ticker.is_none() && channel.is_some() => ticker = Some(data(sc)?),
-            "channel" | "data" | "type" => return None,
+            b"data" if ticker.is_none() && channel.is_some() => ticker = Some(data(sc)?),
+            b"channel" | b"data" | b"type" => return None,
             _ => sc.skip(DEPTH)?,
         }
         k = sc.next_key()?;
@@ -81,17 +79,17 @@ fn data<'a>(sc: &mut Scan<'a>) -> Option<Ticker<'a>> {
     let mut k = sc.first_key()?;
     while let Some(key) = k {
         let (slot, bit) = match key {
-            "best_bid_price" => (&mut t.best_bid_price, 1),
-            "best_bid_amount" => (&mut t.best_bid_amount, 2),
-            "best_ask_price" => (&mut t.best_ask_price, 4),
-            "best_ask_amount" => (&mut t.best_ask_amount, 8),
-            "last_price" => (&mut t.last_price, 16),
-            "mark_price" => (&mut t.mark_price, 32),
-            "index_price" => (&mut t.index_price, 64),
-            "instrument_name" | "timestamp" | "stats" => {
+            b"best_bid_price" => (&mut t.best_bid_price, 1),
+            b"best_bid_amount" => (&mut t.best_bid_amount, 2),
+            b"best_ask_price" => (&mut t.best_ask_price, 4),
+            b"best_ask_amount" => (&mut t.best_ask_amount, 8),
+            b"last_price" => (&mut t.last_price, 16),
+            b"mark_price" => (&mut t.mark_price, 32),
+            b"index_price" => (&mut t.index_price, 64),
+            b"instrument_name" | b"timestamp" | b"stats" => {
                 let bit = match key {
-                    "instrument_name" => 128,
-                    "timestamp" => 256,
+                    b"instrument_name" => 128,
+                    b"timestamp" => 256,
                     _ => 512,
                 };
                 if seen & bit != 0 {
@@ -99,8 +97,8 @@ fn data<'a>(sc: &mut Scan<'a>) -> Option<Ticker<'a>> {
                 }
                 seen |= bit;
                 match key {
-                    "instrument_name" => t.instrument_name = Some(Cow::Borrowed(sc.str()?)),
-                    "timestamp" => t.timestamp = Some(sc.int()?),
+                    b"instrument_name" => t.instrument_name = Some(Cow::Borrowed(sc.str()?)),
+                    b"timestamp" => t.timestamp = Some(sc.int()?),
                     _ => t.stats = stats(sc)?,
                 }
                 k = sc.next_key()?;
@@ -116,7 +114,7 @@ fn data<'a>(sc: &mut Scan<'a>) -> Option<Ticker<'a>> {
             return None;
         }
         seen |= bit;
-        *slot = number(sc)?;
+        *slot = sc.decimal_number()?;
         k = sc.next_key()?;
     }
     Some(t)
@@ -131,8 +129,8 @@ fn stats(sc: &mut Scan<'_>) -> Option<Option<Stats>> {
     let mut k = sc.first_key()?;
     while let Some(key) = k {
         match key {
-            "volume" if volume.is_none() => volume = Some(number(sc)?),
-            "volume" => return None,
+            b"volume" if volume.is_none() => volume = Some(sc.decimal_number()?),
+            b"volume" => return None,
             _ => sc.skip(DEPTH)?,
         }
         k = sc.next_key()?;
@@ -140,15 +138,4 @@ fn stats(sc: &mut Scan<'_>) -> Option<Option<Stats>> {
     Some(Some(Stats {
         volume: volume.flatten(),
     }))
-}
-
-/// `decimal::opt_number` for a JSON number or `null`: the decimal of the number's text (`None`
-/// overall if `parse_decimal` refuses it: serde's path reports the error). A number sent as a
-/// string declines.
-#[inline]
-fn number(sc: &mut Scan<'_>) -> Option<Option<Decimal>> {
-    if sc.null() {
-        return Some(None);
-    }
-    parse_decimal(sc.number()?).map(Some)
 }
