@@ -97,6 +97,14 @@ impl<'a> Scan<'a> {
             return Some(d);
         }
         self.i -= 1;
+        self.decimal_string_general()
+    }
+
+    /// [`Self::decimal_string`] for text `plain` does not take; out of line, so the common case
+    /// keeps its registers.
+    #[cold]
+    #[inline(never)]
+    fn decimal_string_general(&mut self) -> Option<Option<Decimal>> {
         match self.str()? {
             "" => Some(None),
             t => parse_decimal(t).map(Some),
@@ -149,11 +157,10 @@ impl<'a> Scan<'a> {
             }
         }
         if let Some(b'e' | b'E') = self.b.get(self.i) {
-            self.i = start;
-            return parse_decimal(self.number()?).map(Some);
+            return self.decimal_number_general(start);
         }
         if int_len + scale > 19 || (negative && m == 0) {
-            return parse_decimal(&self.s[start..self.i]).map(Some);
+            return self.decimal_number_general(start);
         }
         Some(Some(Decimal::from_parts(
             m as u32,
@@ -162,6 +169,15 @@ impl<'a> Scan<'a> {
             negative,
             scale as u32,
         )))
+    }
+
+    /// [`Self::decimal_number`] for a number `plain` does not take (an exponent, more than 19
+    /// digits, `-0`): [`parse_decimal`] on the number's text from `start`. Out of line.
+    #[cold]
+    #[inline(never)]
+    fn decimal_number_general(&mut self, start: usize) -> Option<Option<Decimal>> {
+        self.i = start;
+        parse_decimal(self.number()?).map(Some)
     }
 
     /// `{` and the first key (and its `:`), or `None` inside for an empty object.
@@ -354,41 +370,48 @@ pub fn string_end(b: &[u8], at: usize) -> Option<usize> {
 /// goes the general way).
 #[inline(always)]
 pub fn plain_string(b: &[u8], at: usize) -> Option<(Option<Decimal>, usize)> {
-    let mut i = at;
-    let negative = b.get(i) == Some(&b'-');
-    i += usize::from(negative);
-    let first = i;
+    let rest = b.get(at..)?;
+    let (negative, body) = match rest {
+        [b'-', body @ ..] => (true, body),
+        _ => (false, rest),
+    };
     let mut m: u64 = 0;
-    let mut dot = None;
-    loop {
-        let c = *b.get(i)?;
+    // Index of the dot in `body`, or `usize::MAX`; `n` ends at the closing quote.
+    let mut dot = usize::MAX;
+    let mut n = 0;
+    // An iterator, not indexing: no bounds check per byte.
+    for &c in body {
         let d = c.wrapping_sub(b'0');
         if d <= 9 {
             // Wraps only past 19 digits, which are refused below.
             m = m.wrapping_mul(10).wrapping_add(u64::from(d));
-        } else if c == b'.' && dot.is_none() && i > first {
-            dot = Some(i);
         } else if c == b'"' {
             break;
+        } else if c == b'.' && dot == usize::MAX && n > 0 {
+            dot = n;
         } else {
             return None;
         }
-        i += 1;
+        n += 1;
     }
-    if i == at {
-        return Some((None, i));
+    if body.get(n) != Some(&b'"') {
+        return None; // the text ended inside the string
+    }
+    let close = at + usize::from(negative) + n;
+    if n == 0 {
+        return (!negative).then_some((None, close));
     }
     let scale = match dot {
-        Some(d) if d + 1 == i => return None,
-        Some(d) => i - d - 1,
-        None => 0,
+        usize::MAX => 0,
+        d if d + 1 == n => return None,
+        d => n - d - 1,
     };
-    let n_digits = i - first - usize::from(dot.is_some());
-    if n_digits == 0 || n_digits > 19 || (negative && m == 0) {
+    let n_digits = n - usize::from(dot != usize::MAX);
+    if n_digits > 19 || (negative && m == 0) {
         return None;
     }
     let d = Decimal::from_parts(m as u32, (m >> 32) as u32, 0, negative, scale as u32);
-    Some((Some(d), i))
+    Some((Some(d), close))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 use super::wire::Event;
 use crate::decimal::Loose;
 use crate::traits::ParsedQuote;
-use crate::venues::scan::plain_string;
+use crate::venues::scan::{plain_string, string_end};
 use std::borrow::Cow;
 
 /// The quote of a bookTicker frame exactly as Binance writes it, minified (no whitespace), read
@@ -76,17 +76,6 @@ fn lit(b: &[u8], at: usize, want: &[u8]) -> Option<usize> {
     b.get(at..at + want.len())
         .is_some_and(|s| s == want)
         .then_some(at + want.len())
-}
-
-/// The index of the closing quote of a string whose body starts at `at`; `None` at an escape,
-/// a control character (serde_json refuses those) or the end of the frame.
-#[inline(always)]
-fn string_end(b: &[u8], at: usize) -> Option<usize> {
-    let rest = b.get(at..)?;
-    let n = rest
-        .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-    (rest[n] == b'"').then_some(at + n)
 }
 
 /// A JSON integer that fits a `u64` at `at` (no sign, no leading zero) and the index after it;
