@@ -49,8 +49,9 @@ impl<'a> Scan<'a> {
         self.b.get(self.i).copied()
     }
 
+    /// The byte `c` (a `[` or `]`) after whitespace, consumed.
     #[inline(always)]
-    fn eat(&mut self, c: u8) -> Option<()> {
+    pub fn eat(&mut self, c: u8) -> Option<()> {
         (self.peek()? == c).then(|| self.i += 1)
     }
 
