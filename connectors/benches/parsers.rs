@@ -1,11 +1,13 @@
 //! Every venue parser on a real frame from the fixtures: frame text -> observations
-//! (`frame_to_quotes`: parse, one symbol probe, sequencing, `QuoteObs`), and the bare parse.
+//! (`frame_to_quotes`: parse, one symbol probe, sequencing, `QuoteObs`), the bare parse, and for
+//! the venues with a fast path the serde path it falls back to (`parse_serde`).
 //! Run: `cargo bench -p connectors --bench parsers`. Figures: BENCHMARKS.md.
 
 use connectors::registry;
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::traits::ConnState;
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
+use connectors::venues::{binance, bybit, deribit, okx};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use schemas::Ts;
 
@@ -194,6 +196,52 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut bid = None;
                 let r = venue.parse(black_box(&frame), &state, &mut |q| bid = q.bid);
+                black_box((r.is_ok(), bid))
+            })
+        });
+    }
+    g.finish();
+    // The venues with a fast path, on the serde path they fall back to: the fast path's gain
+    // in the same run (`parse/<kind>/...` above is the fast path).
+    type Serde = fn(
+        &str,
+        &mut dyn FnMut(connectors::ParsedQuote<'_>),
+    ) -> Result<connectors::FrameKind, connectors::ParseError>;
+    fn bybit_spot(
+        f: &str,
+        e: &mut dyn FnMut(connectors::ParsedQuote<'_>),
+    ) -> Result<connectors::FrameKind, connectors::ParseError> {
+        bybit::parse::parse_serde(f, bybit::Category::Spot, e)
+    }
+    fn bybit_linear(
+        f: &str,
+        e: &mut dyn FnMut(connectors::ParsedQuote<'_>),
+    ) -> Result<connectors::FrameKind, connectors::ParseError> {
+        bybit::parse::parse_serde(f, bybit::Category::Linear, e)
+    }
+    let serde_paths: [(&str, Serde); 5] = [
+        ("binance", binance::parse::parse_serde),
+        ("okx", okx::parse::parse_serde),
+        ("bybit_spot", bybit_spot),
+        ("bybit_linear", bybit_linear),
+        ("deribit", deribit::parse::parse_serde),
+    ];
+    let mut g = c.benchmark_group("parse_serde");
+    g.throughput(Throughput::Elements(1));
+    for &(kind, file, _, _) in FRAMES {
+        let Some(&(_, serde)) = serde_paths.iter().find(|(k, _)| *k == kind) else {
+            continue;
+        };
+        let frame = fixture(file);
+        let name = file
+            .rsplit('/')
+            .next()
+            .unwrap_or(file)
+            .trim_end_matches(".json");
+        g.bench_function(format!("{kind}/{name}"), |b| {
+            b.iter(|| {
+                let mut bid = None;
+                let r = serde(black_box(&frame), &mut |q| bid = q.bid);
                 black_box((r.is_ok(), bid))
             })
         });

@@ -1,7 +1,8 @@
-//! The Binance bookTicker fast path (`venues::binance::fast`) against the serde path it
-//! shortcuts: on every real Binance fixture frame and on randomly mutated bookTicker frames, the
-//! registry's `parse` (fast path first) and `parse::parse_serde` give the same result and the same
-//! quotes; the fast path either agrees or declines. Likewise `decimal::plain` against
+//! The Binance bookTicker fast paths (`venues::binance::fast`: `quote` for the minified layout,
+//! `book_ticker` for any whitespace) against the serde path they shortcut: on every real Binance
+//! fixture frame and on randomly mutated bookTicker frames, the registry's `parse` (both fast
+//! paths first), `parse::parse_scanned` (`book_ticker` first) and `parse::parse_serde` give the
+//! same result and the same quotes; a fast path either agrees or declines. Likewise `decimal::plain` against
 //! `Decimal::from_str`, bit for bit (coefficient, scale, sign).
 
 use connectors::decimal::{parse_decimal, plain};
@@ -38,14 +39,28 @@ fn run(f: Parser, frame: &str) -> Outcome {
     (r, quotes)
 }
 
-/// Both paths agree on `frame`; returns whether the fast path took it.
+/// All three paths agree on `frame`; returns whether a fast path took it. `quote` only takes
+/// what `book_ticker` takes.
 fn same(frame: &str) -> bool {
-    assert_eq!(
-        run(parse::parse, frame),
-        run(parse::parse_serde, frame),
-        "{frame:?}"
-    );
-    fast::book_ticker(frame).is_some()
+    let serde = run(parse::parse_serde, frame);
+    assert_eq!(run(parse::parse, frame), serde, "{frame:?}");
+    assert_eq!(run(parse::parse_scanned, frame), serde, "{frame:?}");
+    let scanned = fast::book_ticker(frame).is_some();
+    if let Some(q) = fast::quote(frame) {
+        assert!(scanned, "quote took what book_ticker declines: {frame:?}");
+        assert_eq!(
+            serde,
+            (Ok(FrameKind::Data), vec![q.into_owned()]),
+            "{frame:?}"
+        );
+    }
+    scanned
+}
+
+/// Whether the minified-layout path takes `frame` (after checking all paths agree).
+fn minified(frame: &str) -> bool {
+    same(frame);
+    fast::quote(frame).is_some()
 }
 
 /// The frames of cryptofeed's live capture (`<timestamp>: <frame>` lines).
@@ -70,11 +85,20 @@ fn fixtures_agree_and_book_tickers_take_the_fast_path() {
         q[0].bid.map(|d| d.to_string()).as_deref(),
         Some("0.35210000")
     );
+    assert!(
+        minified(COMBINED.trim()),
+        "live combined bookTicker not minified path"
+    );
+    assert!(
+        !minified(RAW_DOC),
+        "pretty-printed frame took the minified path"
+    );
     let mut fast_taken = 0;
     let frames = replay_frames();
     for f in &frames {
         let took = same(f);
         assert_eq!(took, f.contains("@bookTicker\""), "fast path on {f}");
+        assert_eq!(minified(f), took, "minified path on {f}");
         fast_taken += usize::from(took);
     }
     assert!(fast_taken >= 40, "{fast_taken} of {} frames", frames.len());
@@ -111,6 +135,78 @@ fn near_misses_are_declined_and_agree() {
     }
 }
 
+#[test]
+fn minified_near_misses_agree() {
+    let frame = |b: &str| {
+        format!(
+            r#"{{"stream":"btcusdt@bookTicker","data":{{"u":5,"s":"BTCUSDT","b":"{b}","B":"1","a":"2","A":"1"}}}}"#
+        )
+    };
+    // Taken by the minified path, identical to serde.
+    for b in [
+        "",
+        "0",
+        "1",
+        "0.00000001",
+        "00012.50",
+        "-1.5",
+        "1234567890123456789",
+        "123456789.0123456789",
+        "9999999999999999999",
+    ] {
+        assert!(minified(&frame(b)), "declined {b:?}");
+    }
+    // Declined by the minified path (plain would not take them), still identical to serde.
+    for b in [
+        "-0",
+        "-0.000",
+        "-",
+        ".5",
+        "5.",
+        "1.2.3",
+        "+1",
+        "1e3",
+        "1E-3",
+        "12345678901234567890",
+        "0.12345678901234567890",
+        " 1",
+        "1 ",
+        "1\\u0030",
+        "1x",
+        "\u{e9}",
+    ] {
+        assert!(!minified(&frame(b)), "took {b:?}");
+    }
+    for f in [
+        r#"{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        r#"{"stream":"","data":{"u":0,"s":"","b":"1","B":"1","a":"2","A":"1"}}"#,
+    ] {
+        assert!(minified(f), "declined {f}");
+    }
+    for f in [
+        r#"{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"} "#,
+        r#"{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}"#,
+        r#"{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"#,
+        r#"{"u":01,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        r#"{"u":1.5,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        r#"{"u":1e2,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        r#"{"u":,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        r#"{"u":18446744073709551615,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}x"#,
+        r#"{"u":18446744073709551616,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        r#"{"u":1,"s":"BTC\"USDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        "{\"u\":1,\"s\":\"BTC\tUSDT\",\"b\":\"1\",\"B\":\"1\",\"a\":\"2\",\"A\":\"1\"}",
+        r#"{"stream":"a\"b","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}"#,
+        r#"{"stream":"x","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+        r#"{"stream":"x","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"},"id":1}"#,
+        r#"{"stream":"x","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}}}"#,
+        r#"{"stream":"x","data":{"u":1,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#,
+    ] {
+        assert!(!minified(f), "took {f}");
+    }
+    let u_max = r#"{"u":18446744073709551615,"s":"BTCUSDT","b":"1","B":"1","a":"2","A":"1"}"#;
+    assert!(minified(u_max));
+}
+
 /// One random edit of `base`: replace, insert or delete a byte, from JSON-ish bytes.
 fn mutate(base: &str, edits: &[(u8, usize, u8)]) -> Option<String> {
     const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEabBAsu\x01\xc3\xa9";
@@ -143,6 +239,30 @@ proptest! {
         let base = [COMBINED, RAW_DOC, raw][which];
         if let Some(frame) = mutate(base, &edits) {
             same(&frame);
+        }
+    }
+
+    #[test]
+    fn decimal_text_in_minified_frames_agrees(
+        t in r"[-+0-9._eE\\ ]{0,24}",
+        which in 0usize..4,
+        combined in any::<bool>(),
+    ) {
+        let mut v = ["1", "1", "2", "1"];
+        v[which] = &t;
+        let data = format!(
+            r#"{{"u":7,"s":"ETHUSDT","b":"{}","B":"{}","a":"{}","A":"{}"}}"#,
+            v[0], v[1], v[2], v[3]
+        );
+        let frame = if combined {
+            format!(r#"{{"stream":"ethusdt@bookTicker","data":{data}}}"#)
+        } else {
+            data
+        };
+        let took = minified(&frame);
+        if !t.contains('\\') {
+            // The minified path takes exactly the text `plain` takes (or "").
+            prop_assert_eq!(took, t.is_empty() || plain(&t).is_some(), "{}", t);
         }
     }
 

@@ -14,6 +14,7 @@ use crate::traits::{
 use futures_util::{SinkExt, StreamExt};
 use schemas::{FeedState, Ts};
 use schemas::{Observation, QuoteObs, SourceRef};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -125,7 +126,7 @@ pub struct FrameMeta {
 pub struct Connection {
     pub state: ConnState,
     last_seq: HashMap<u32, u64, rustc_hash::FxBuildHasher>,
-    full: HashMap<u32, QuoteObs>,
+    full: HashMap<u32, QuoteObs, rustc_hash::FxBuildHasher>,
     /// Quotes dropped as duplicates or out of order on this connection.
     pub out_of_order: u64,
 }
@@ -180,16 +181,23 @@ pub fn frame_to_quotes(
             return;
         };
         if let (Some(seq), false) = (p.sequence, sequencing == Sequencing::None) {
-            if let Some(&last) = last_seq.get(&instrument) {
-                if seq <= last {
-                    *out_of_order += 1;
-                    return;
+            // One probe: the entry is both the check and the update.
+            match last_seq.entry(instrument) {
+                Entry::Occupied(mut e) => {
+                    let last = *e.get();
+                    if seq <= last {
+                        *out_of_order += 1;
+                        return;
+                    }
+                    if sequencing == Sequencing::Contiguous && seq != last + 1 {
+                        gap.get_or_insert(format!("{}: sequence {last} -> {seq}", p.symbol));
+                    }
+                    e.insert(seq);
                 }
-                if sequencing == Sequencing::Contiguous && seq != last + 1 {
-                    gap.get_or_insert(format!("{}: sequence {last} -> {seq}", p.symbol));
+                Entry::Vacant(e) => {
+                    e.insert(seq);
                 }
             }
-            last_seq.insert(instrument, seq);
         }
         let base = match p.merge {
             Merge::Full => None,

@@ -11,3 +11,4 @@ pub mod deribit;
 pub mod gemini;
 pub mod kraken;
 pub mod okx;
+pub(crate) mod scan;

@@ -7,6 +7,19 @@ use crate::error::ParseError;
 use crate::traits::{FrameKind, ParsedQuote};
 
 pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError> {
+    if let Some(q) = super::fast::quote(frame) {
+        emit(q);
+        return Ok(FrameKind::Data);
+    }
+    parse_scanned(frame, emit)
+}
+
+/// [`parse`] without the minified-layout [`super::fast::quote`]: the whitespace-tolerant
+/// bookTicker scanner, then serde. Public for the equivalence tests.
+pub fn parse_scanned(
+    frame: &str,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
     match super::fast::book_ticker(frame) {
         Some(ev) => event(ev, frame, emit),
         None => parse_serde(frame, emit),

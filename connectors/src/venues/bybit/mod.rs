@@ -23,6 +23,7 @@
 //! level-1 book (a snapshot, then deltas on change, pushed every 10 ms): the book gives
 //! bid/ask and sizes, the ticker adds `last` and the 24 h volume as a `Merge::Patch`.
 
+pub mod fast;
 pub mod parse;
 pub mod sim;
 pub mod wire;

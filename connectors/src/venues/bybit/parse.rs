@@ -12,9 +12,32 @@ pub fn parse(
     category: Category,
     emit: &mut dyn FnMut(ParsedQuote<'_>),
 ) -> Result<FrameKind, ParseError> {
+    match super::fast::ticker(frame) {
+        Some(f) => frame_kind(f, frame, category, emit),
+        None => parse_serde(frame, category, emit),
+    }
+}
+
+/// [`parse`] without the ticker fast path: serde_json for every frame. Public for the
+/// equivalence tests and benches.
+pub fn parse_serde(
+    frame: &str,
+    category: Category,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
+    let f: Frame<'_> = serde_json::from_str(frame)
+        .map_err(|e| ParseError::malformed(category.kind(), e, frame))?;
+    frame_kind(f, frame, category, emit)
+}
+
+/// One frame (of either path) -> quotes, a control frame or an error.
+fn frame_kind(
+    f: Frame<'_>,
+    frame: &str,
+    category: Category,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
     let venue = category.kind();
-    let f: Frame<'_> =
-        serde_json::from_str(frame).map_err(|e| ParseError::malformed(venue, e, frame))?;
     if f.success == Some(false) {
         let msg = f.ret_msg.as_deref().filter(|m| !m.is_empty());
         return Ok(FrameKind::VenueError(

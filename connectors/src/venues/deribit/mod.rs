@@ -16,6 +16,7 @@
 //! `BTC-27DEC24` (dated future), `BTC_USDC` (spot); options (`BTC-27DEC24-100000-C`) and combos
 //! (`BTC-FS-27DEC24_PERP`) quote in the base coin and are not priced here.
 
+pub mod fast;
 pub mod parse;
 pub mod sim;
 pub mod stream;

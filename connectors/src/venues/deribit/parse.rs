@@ -8,8 +8,29 @@ use schemas::Ts;
 use serde_json::value::RawValue;
 
 pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError> {
+    match super::fast::ticker(frame) {
+        Some(f) => frame_kind(f, frame, emit),
+        None => parse_serde(frame, emit),
+    }
+}
+
+/// [`parse`] without the ticker fast path: serde_json for every frame. Public for the
+/// equivalence tests and benches.
+pub fn parse_serde(
+    frame: &str,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
     let f: Frame<'_> =
         serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;
+    frame_kind(f, frame, emit)
+}
+
+/// One frame (of either path) -> a quote, a reply to send, a control frame or an error.
+fn frame_kind(
+    f: Frame<'_>,
+    frame: &str,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
     if let Some(e) = &f.error {
         return Ok(FrameKind::VenueError(refusal(e, f.id)));
     }

@@ -20,6 +20,7 @@
 //! - at most 64 KB of channel arguments per request, 480 subscribe requests per hour per
 //!   connection, 3 new connections per second per IP.
 
+pub mod fast;
 pub mod parse;
 pub mod sim;
 pub mod stream;

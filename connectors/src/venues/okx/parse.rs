@@ -13,6 +13,18 @@ use schemas::{Market, Ts};
 const NOTICE_SERVICE_UPGRADE: &str = "64008";
 
 pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError> {
+    match super::fast::ticker(frame) {
+        Some((inst_id, t)) => tickers(inst_id, [t], frame, emit),
+        None => parse_serde(frame, emit),
+    }
+}
+
+/// [`parse`] without the ticker fast path: serde_json for every frame. Public for the
+/// equivalence tests and benches.
+pub fn parse_serde(
+    frame: &str,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError> {
     // The answer to our text `ping` is the bare text `pong`, the only frame that is not JSON.
     if frame == "pong" {
         return Ok(FrameKind::Control);
@@ -46,15 +58,28 @@ pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<Frame
     if arg.channel.as_deref() != Some("tickers") {
         return Ok(FrameKind::Control); // books, trades, candles...: not quotes
     }
-    let tickers: Vec<Ticker<'_>> =
+    let list: Vec<Ticker<'_>> =
         serde_json::from_str(data.get()).map_err(|e| ParseError::malformed(KIND, e, frame))?;
+    tickers(arg.inst_id.as_deref(), list, frame, emit)
+}
+
+/// The tickers of a `tickers` push (of either path) -> quotes.
+fn tickers<'a, L>(
+    subscribed: Option<&str>,
+    list: L,
+    frame: &str,
+    emit: &mut dyn FnMut(ParsedQuote<'_>),
+) -> Result<FrameKind, ParseError>
+where
+    L: AsRef<[Ticker<'a>]> + IntoIterator<Item = Ticker<'a>>,
+{
     // Every ticker is checked before any is emitted: a frame is taken whole or not at all.
-    for t in &tickers {
-        read(t, arg.inst_id.as_deref(), frame)?;
+    for t in list.as_ref() {
+        read(t, subscribed, frame)?;
     }
     let mut n = 0;
-    for t in tickers {
-        let Some((market, exchange_ts)) = read(&t, arg.inst_id.as_deref(), frame)? else {
+    for t in list {
+        let Some((market, exchange_ts)) = read(&t, subscribed, frame)? else {
             continue;
         };
         let Some(symbol) = t.inst_id else { continue };
