@@ -104,13 +104,24 @@ fn the_dashboard_shows_live_prices_and_the_margin_call_in_a_browser() {
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(get(port, "/healthz").unwrap(), (200, "ok".to_owned()));
-    let (status, metrics) = get(port, "/metrics").unwrap();
-    assert_eq!(status, 200);
-    for family in [
+    // /metrics is refreshed once a second from the run loop, and "ready" (the first reference
+    // price) can come before the first refresh after the feeds went LIVE: poll until the feed
+    // families are there (or fail with the last page).
+    let wanted = [
         "collateral_frames_total{connector=\"binance-spot\"}",
         "collateral_feed_live{",
         "collateral_queue_depth",
-    ] {
+    ];
+    let metrics = loop {
+        let (status, metrics) = get(port, "/metrics").unwrap();
+        assert_eq!(status, 200);
+        if wanted.iter().all(|f| metrics.contains(f)) || started.elapsed() > Duration::from_secs(20)
+        {
+            break metrics;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    for family in wanted {
         assert!(
             metrics.contains(family),
             "{family} missing from /metrics:\n{metrics}"
