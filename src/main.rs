@@ -6,6 +6,7 @@ mod plan;
 mod replay;
 mod run;
 mod secrets;
+mod simserve;
 mod summary;
 
 use clap::{Parser, Subcommand};
@@ -40,6 +41,19 @@ enum Command {
     },
     /// Validate a config: every error with its path, exit 2 if any.
     CheckConfig { path: PathBuf },
+    /// Serve only the simulators of the config's `sim = true` streaming connectors (a load
+    /// from another process than the tracker): prints `<connector id> <ws url>` per simulator.
+    Sim {
+        /// Config whose simulated connectors to serve (default: the demo).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Load mode: N ticker frames/s per connection (0: the demo's pace).
+        #[arg(long, default_value_t = 0)]
+        sim_frames_per_s: u64,
+        /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
+        #[arg(long)]
+        seconds: Option<u64>,
+    },
 }
 
 #[derive(clap::Args, Debug, Default)]
@@ -217,6 +231,39 @@ fn main() -> ExitCode {
                 }
             };
             match rt.block_on(run::run(cfg, plan, credentials, args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+        Command::Sim {
+            config,
+            sim_frames_per_s,
+            seconds,
+        } => {
+            let (cfg, name) = match load_config(config.as_deref()) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            let plan = match plan_to_connect(&cfg) {
+                Ok(p) => p,
+                Err(errors) => {
+                    for e in errors {
+                        eprintln!("{name}: {e}");
+                    }
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::from(EXIT_RUNTIME);
+                }
+            };
+            match rt.block_on(simserve::serve(&plan, sim_frames_per_s, seconds)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");

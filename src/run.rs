@@ -578,6 +578,8 @@ pub async fn run(
 
     // The dashboard is a convenience: if its port is taken the pipeline runs without it.
     let dash = crate::http::Dashboard::new();
+    // Without a page to serve, the run loop skips the dashboard's per-record JSON.
+    let mut dash_served = false;
     if cfg.dashboard.enabled && !args.no_dashboard {
         let addr = args
             .dashboard
@@ -587,6 +589,7 @@ pub async fn run(
             Ok(listener) => {
                 let shown = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
                 eprintln!("dashboard: http://{shown}/");
+                dash_served = true;
                 tokio::spawn(crate::http::serve(
                     listener,
                     dash.clone(),
@@ -692,7 +695,9 @@ pub async fn run(
         }
         for r in records.drain(..) {
             summary.observe(&r);
-            dash.observe(&r);
+            if dash_served {
+                dash.observe(&r);
+            }
             if let Err(e) = publisher.publish(&r).await {
                 tracing::error!(error = %e, "publishing failed");
                 publish_error = Some(e);
