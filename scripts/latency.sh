@@ -4,32 +4,28 @@
 #   scripts/latency.sh                    10 k and 100 k frames/s, 1,000 instruments, 10 venues
 #   LAT_RATES="100000" LAT_SECONDS=30 scripts/latency.sh
 #
-# Every simulator runs in load mode (`run --sim-frames-per-s`): the rate is split evenly over the
+# Every simulator runs in load mode (`--sim-frames-per-s`): the rate is split evenly over the
 # ten connectors. The producer is the JSON-lines sink writing to /dev/null (no Kafka here: with
 # Kafka the handoff is rdkafka's enqueue, which the same histogram would measure). Prints the
 # lines `run --latency` writes at exit: p50 / p99 / p999 / max in microseconds and the peak RSS
-# (simulators included: they run in the same process), the channel backlog behind each
+# (the simulators included when they run in the same process), the channel backlog behind each
 # observation read, and how long the reference thread's cuts take per clock check. The machine
 # load matters (the simulators share the cores): the load average is printed with each rate.
 #
-# LAT_WORKERS lists the tokio worker counts to run each rate with ("default" = one per core):
-# the run loop has the main thread and the reference cuts a thread of their own, so on two cores
-# the default two workers (connectors and, here, the ten simulators) oversubscribe the machine and
-# the p99 becomes a scheduler time slice; one worker does not (BENCHMARKS.md, "Latency").
+# LAT_SIM lists where the simulators run, each rate measured once per entry: "process" (a
+# second process, `collateral-tracker sim`, which the tracker reads through each connector's
+# `ws_url` like a venue: the load generator is not the tracker's own work, as in production; the
+# two still share this machine's two cores) and "inproc" (in the tracker's process and runtime,
+# `run --sim-frames-per-s`: the ten simulators compete with the connectors for the same
+# workers). Default: both. LAT_WORKERS lists tokio worker counts ("default" = one per core;
+# the runtime reads TOKIO_WORKER_THREADS).
 #
-#   LAT_WORKERS="1" LAT_RATES=100000 scripts/latency.sh
-#
-# LAT_SIM says where the simulators run: "inproc" (default: in the tracker's process, `run
-# --sim-frames-per-s`) or "process" (a second process, `collateral-tracker sim`, which the
-# tracker reads through each connector's `ws_url` like a venue: the load generator's CPU is then
-# apart from the tracker's, as it is in production; both still share this machine's cores).
-#
-#   LAT_SIM=process LAT_WORKERS=default scripts/latency.sh
+#   LAT_SIM=process LAT_RATES=100000 scripts/latency.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RATES=${LAT_RATES:-"10000 100000"}
-WORKERS=${LAT_WORKERS:-"default 1"}
-SIM=${LAT_SIM:-inproc}
+WORKERS=${LAT_WORKERS:-default}
+SIMS=${LAT_SIM:-"process inproc"}
 SECONDS_RUN=${LAT_SECONDS:-20}
 INSTRUMENTS=${LAT_INSTRUMENTS:-1000}
 VENUES=${LAT_VENUES:-10}
@@ -41,6 +37,7 @@ python3 scripts/gen-load-config.py --instruments "$INSTRUMENTS" --venues "$VENUE
 sim_pid=""
 trap '[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true' EXIT
 for rate in $RATES; do
+  for SIM in $SIMS; do
     for workers in $WORKERS; do
         per=$((rate / VENUES))
         env_workers=()
@@ -81,4 +78,5 @@ PY
             sim_pid=""
         fi
     done
+  done
 done

@@ -107,9 +107,17 @@ fn init_tracing() {
     // tungstenite traces every frame it sends and receives with its payload, which for a
     // private balance stream is the signed login (API key, signature, OKX passphrase): its
     // TRACE output is dropped whatever RUST_LOG says.
+    // The hint carries RUST_LOG's most verbose level through this filter (a `filter_fn` has none
+    // of its own): with it, `log` records below that level (tungstenite logs every frame through
+    // `log`) are discarded at the macro instead of being bridged into tracing and filtered per
+    // frame, which cost ~7 % of the CPU at 100 k frames/s (BENCHMARKS.md, "Latency").
+    let hint = filter
+        .max_level_hint()
+        .unwrap_or(tracing::level_filters::LevelFilter::TRACE);
     let no_frame_payloads = tracing_subscriber::filter::filter_fn(|m| {
         !m.target().contains("tungstenite") || *m.level() <= tracing::Level::DEBUG
-    });
+    })
+    .with_max_level_hint(hint);
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -230,7 +238,15 @@ fn main() -> ExitCode {
                     return ExitCode::from(EXIT_RUNTIME);
                 }
             };
-            match rt.block_on(run::run(cfg, plan, credentials, args)) {
+            // The run loop is a task on the runtime's workers, not the main thread's `block_on`:
+            // a connector handing it an observation then wakes a task, not a parked thread (a
+            // futex wake and a context switch per wake-up).
+            let outcome = rt.block_on(async move {
+                tokio::spawn(run::run(cfg, plan, credentials, args))
+                    .await
+                    .unwrap_or_else(|e| Err(anyhow::anyhow!("the run loop failed: {e}")))
+            });
+            match outcome {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");

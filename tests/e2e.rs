@@ -1042,3 +1042,109 @@ enabled = false
     assert_eq!(last_rp["n_valid"], 2, "{last_rp}");
     assert!(last_rp["price"].is_string(), "{last_rp}");
 }
+
+/// `sim` serves a config's simulators on their own (the latency script's load from another
+/// process); a tracker whose connectors name those URLs in `ws_url` reads them like venues.
+#[test]
+fn sim_serves_the_simulators_apart_and_a_tracker_reads_them_through_ws_url() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let sim_cfg = dir.path().join("sim.toml");
+    std::fs::write(
+        &sim_cfg,
+        r#"
+[[connectors]]
+id = "binance-spot"
+kind = "binance"
+instruments = ["BTCUSDT"]
+sim = true
+
+[[connectors]]
+id = "coinbase"
+kind = "coinbase"
+instruments = ["BTC-USD", "USDT-USD"]
+sim = true
+
+[reference]
+pairs = ["BTC-USD"]
+"#,
+    )
+    .unwrap();
+    let mut sim = bin()
+        .args(["sim", "--seconds", "60", "--config"])
+        .arg(&sim_cfg)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(sim.stdout.take().unwrap()).lines();
+    let mut urls = BTreeMap::new();
+    for _ in 0..2 {
+        let line = lines.next().expect("a URL line").unwrap();
+        let (id, url) = line.split_once(' ').expect("`<id> <url>`");
+        assert!(url.starts_with("ws://127.0.0.1:"), "{line}");
+        urls.insert(id.to_owned(), url.to_owned());
+    }
+    assert_eq!(
+        urls.keys().collect::<Vec<_>>(),
+        ["binance-spot", "coinbase"],
+        "one line per simulated connector"
+    );
+
+    let run_cfg = dir.path().join("run.toml");
+    std::fs::write(
+        &run_cfg,
+        format!(
+            r#"
+[[connectors]]
+id = "binance-spot"
+kind = "binance"
+instruments = ["BTCUSDT"]
+ws_url = "{}"
+
+[[connectors]]
+id = "coinbase"
+kind = "coinbase"
+instruments = ["BTC-USD", "USDT-USD"]
+ws_url = "{}"
+
+[reference]
+pairs = ["BTC-USD"]
+"#,
+            urls["binance-spot"], urls["coinbase"]
+        ),
+    )
+    .unwrap();
+    let out_path = dir.path().join("records.jsonl");
+    let run = bin()
+        .args([
+            "run",
+            "--no-summary",
+            "--no-dashboard",
+            "--seconds",
+            "4",
+            "--config",
+        ])
+        .arg(&run_cfg)
+        .arg("--jsonl")
+        .arg(&out_path)
+        .output()
+        .unwrap();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    assert!(run.status.success(), "{}", stderr(&run));
+    let records = read_jsonl(&out_path);
+    for connector in ["binance-spot", "coinbase"] {
+        let ticks = records
+            .iter()
+            .filter(|r| r["schema"] == "price_tick.v1" && r["connector"] == connector)
+            .count();
+        assert!(ticks > 0, "no price ticks from {connector} through ws_url");
+    }
+    assert!(
+        records.iter().any(|r| r["schema"] == "reference_price.v1"
+            && r["base"] == "BTC"
+            && r["status"] != "UNAVAILABLE"),
+        "BTC-USD priced from the two simulated venues"
+    );
+}
