@@ -4,6 +4,8 @@
 #   scripts/bench.sh            everything (first run: builds barter-data and installs cryptofeed)
 #   BENCH_FRAMES=200000 scripts/bench.sh      fewer frames
 #   BENCH_SKIP_PEERS=1 scripts/bench.sh       ours only (offline)
+#   BENCH_SKIP_OTHER=1 scripts/bench.sh       only the side-by-side table (no criterion figures
+#                                             of the big frames and the reference tick, no latency)
 #
 # Needs: cargo, python3; crates.io and PyPI the first time only. Everything generated lives in
 # target/bench/ (captures) and ~/.cache/collateral-tracker/peers/ (the peers), never in the
@@ -91,3 +93,52 @@ fi
 
 say "side by side"
 python3 scripts/bench/table.py "$OURS_COMBINED" "$OURS_RAW" "$BARTER" "$CRYPTOFEED" "$REPLAY_BINANCE" "$REPLAY_MIXED" "$N"
+
+if [ -z "${BENCH_SKIP_OTHER:-}" ]; then
+    # The remaining targets, measured here too so that one run prints them all.
+    say "largest ticker frames, frame -> quotes (criterion, short run)"
+    FRAMES=$(cargo bench --quiet -p connectors --bench parsers -- \
+        '^frame_to_quotes/(coinbase|bybit_linear|deribit)/' --warm-up-time 1 --measurement-time 2 2>/dev/null |
+        grep -E '^[a-z_]+/|time:' || true)
+    echo "$FRAMES"
+    say "one reference tick, 1,000 pairs x 10 sources (criterion, short run)"
+    TICK=$(cargo bench --quiet -p normalizer --bench normalizer -- \
+        '^reference/tick_1000_pairs_x_10_sources(_1_thread)?$' --warm-up-time 1 --measurement-time 3 2>/dev/null |
+        grep -E '^[a-z_]+/|time:' || true)
+    echo "$TICK"
+    say "latency and memory at 100 k frames/s (simulators in another process)"
+    LAT=$(LAT_SIM=process LAT_RATES=100000 LAT_SECONDS=${BENCH_LAT_SECONDS:-20} bash scripts/latency.sh 2>/dev/null | grep 'read->producer' || true)
+    echo "$LAT"
+    say "targets"
+    python3 - "$FRAMES" "$TICK" "$LAT" "$REPLAY_BINANCE" <<'PY'
+import re, sys
+frames, tick, lat, replay = sys.argv[1:5]
+def unit(v, u):
+    return float(v) * {"ns": 1e-3, "µs": 1.0, "us": 1.0, "ms": 1e3, "s": 1e6}[u]
+def medians(text):  # criterion "name\n time: [lo mid hi]" -> [(name, mid in us)]
+    out, name = [], None
+    for line in text.splitlines():
+        m = re.match(r"([a-z_]+/\S+)", line)
+        if m:
+            name = m.group(1)
+        m = re.search(r"time:\s+\[\S+ \S+ ([0-9.]+) (\S+) \S+ \S+\]", line)
+        if m and name:
+            out.append((name, unit(m.group(1), m.group(2))))
+            name = None  # the next "time:" line of this bench is the change, not a figure
+    return out
+for name, us in medians(frames):
+    print(f"{name:<66} {us * 1000:8.0f} ns   (target <= 1,000 ns)  {'met' if us <= 1 else 'NOT met'}")
+for name, us in medians(tick):
+    print(f"{name:<66} {us / 1000:8.2f} ms   (target <= 2 ms)      {'met' if us <= 2000 else 'NOT met'}")
+m = re.search(r"(\d+) frames/s", replay)
+if m:
+    v = int(m.group(1))
+    print(f"{'replay, 1 M Binance bookTicker, one thread':<66} {v:>8,} frames/s (target >= 500,000) {'met' if v >= 500_000 else 'NOT met'}")
+m = re.search(r"p99 (\d+) us.*peak RSS (\d+) kB", lat)
+if m:
+    p99, rss = int(m.group(1)), int(m.group(2))
+    print(f"{'p99 read -> producer at 100 k frames/s':<66} {p99:>8} us   (target <= 1,000 us) {'met' if p99 <= 1000 else 'NOT met'}")
+    print(f"{'peak RSS, 1,000 instruments on 10 venues':<66} {rss / 1024:8.1f} MB   (target <= 200 MB)   {'met' if rss <= 200 * 1024 else 'NOT met'}")
+print("Where a target is not met: the profile and what it would take are in BENCHMARKS.md.")
+PY
+fi
