@@ -170,32 +170,9 @@ impl<R: BufRead> CaptureReader<R> {
     }
 }
 
-/// The index of the first byte at or after `i` that a JSON string scan must look at (`"`,
-/// `\\` or a control character below 0x20), or `b.len()`. Eight bytes at a time: per byte
-/// lane, `(x - 0x01..) & !x & 0x80..` flags a zero byte and `(x - 0x20..) & !x & 0x80..` a byte
-/// below 0x20; a borrow can only flag lanes above a flagged one, so the lowest flag is exact.
-fn find_special(b: &[u8], mut i: usize) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = b.get(i..i + 8) {
-        let v = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let q = v ^ (LO * u64::from(b'"'));
-        let s = v ^ (LO * u64::from(b'\\'));
-        let hit = ((q.wrapping_sub(LO) & !q)
-            | (s.wrapping_sub(LO) & !s)
-            | (v.wrapping_sub(LO * 0x20) & !v))
-            & HI;
-        if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    while i < b.len() && !is_special(b[i]) {
-        i += 1;
-    }
-    i
-}
+use crate::venues::scan::find_special;
 
+#[cfg(test)]
 fn is_special(c: u8) -> bool {
     c == b'"' || c == b'\\' || c < 0x20
 }

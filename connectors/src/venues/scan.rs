@@ -326,16 +326,15 @@ impl<'a> Scan<'a> {
     }
 }
 
-/// The index of the closing quote of a string whose body starts at `at`; `None` at an escape,
-/// a control character (serde_json refuses those unescaped) or the end of the text. Eight bytes
-/// at a time: the lowest flagged byte of each "has a byte equal to / below" mask is a true one
-/// (a borrow only flags bytes above a true match), so the lowest of the three is the first
-/// quote, backslash or control character.
+/// The index of the first byte at or after `i` that a JSON string scan must stop at (`"`,
+/// `\\` or a control character below 0x20), or `b.len()`. Eight bytes at a time: per byte
+/// lane, `(x - 0x01..) & !x & 0x80..` flags a zero byte and `(x - 0x20..) & !x & 0x80..` a byte
+/// below 0x20; a borrow can only flag lanes above a true match, so the lowest flag is exact.
+/// Shared by the venue scanners and the capture reader.
 #[inline(always)]
-pub fn string_end(b: &[u8], at: usize) -> Option<usize> {
+pub fn find_special(b: &[u8], mut i: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = at;
     while let Some(chunk) = b.get(i..i + 8) {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
@@ -347,21 +346,26 @@ pub fn string_end(b: &[u8], at: usize) -> Option<usize> {
             | (x.wrapping_sub(LO * 0x20) & !x))
             & HI;
         if m != 0 {
-            let j = i + (m.trailing_zeros() / 8) as usize;
-            return (b[j] == b'"').then_some(j);
+            return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
     while let Some(&c) = b.get(i) {
-        if c == b'"' {
-            return Some(i);
-        }
-        if c == b'\\' || c < 0x20 {
-            return None;
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
         }
         i += 1;
     }
-    None
+    i
+}
+
+/// The index of the closing quote of a string whose body starts at `at`; `None` at an escape,
+/// a control character (serde_json refuses those unescaped) or the end of the text
+/// ([`find_special`]: the first quote, backslash or control character).
+#[inline(always)]
+pub fn string_end(b: &[u8], at: usize) -> Option<usize> {
+    let j = find_special(b, at);
+    (b.get(j) == Some(&b'"')).then_some(j)
 }
 
 /// The body of a decimal string starting at `at` up to its closing quote (returned): `""` is
