@@ -5,9 +5,12 @@
 //! same result and the same quotes; a fast path either agrees or declines. Likewise `decimal::plain` against
 //! `Decimal::from_str`, bit for bit (coefficient, scale, sign).
 
+mod fast_support;
+
 use connectors::decimal::{parse_decimal, plain};
 use connectors::venues::binance::{fast, parse};
-use connectors::{FrameKind, ParseError, ParsedQuote};
+use connectors::FrameKind;
+use fast_support::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -29,15 +32,6 @@ const OTHERS: [&str; 12] = [
     include_str!("fixtures/binance/ws_trade.json"),
     include_str!("fixtures/binance/ws_trade_combined_nautilus.json"),
 ];
-
-type Parser = fn(&str, &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError>;
-type Outcome = (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>);
-
-fn run(f: Parser, frame: &str) -> Outcome {
-    let mut quotes = Vec::new();
-    let r = f(frame, &mut |q| quotes.push(q.into_owned()));
-    (r, quotes)
-}
 
 /// All three paths agree on `frame`; returns whether a fast path took it. `quote` only takes
 /// what `book_ticker` takes.
@@ -207,24 +201,8 @@ fn minified_near_misses_agree() {
     assert!(minified(u_max));
 }
 
-/// One random edit of `base`: replace, insert or delete a byte, from JSON-ish bytes.
-fn mutate(base: &str, edits: &[(u8, usize, u8)]) -> Option<String> {
-    const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEabBAsu\x01\xc3\xa9";
-    let mut b = base.as_bytes().to_vec();
-    for &(op, pos, c) in edits {
-        let c = ALPHABET[c as usize % ALPHABET.len()];
-        let pos = pos % (b.len() + 1);
-        match op % 3 {
-            0 if pos < b.len() => b[pos] = c,
-            1 => b.insert(pos, c),
-            _ if pos < b.len() => {
-                b.remove(pos);
-            }
-            _ => {}
-        }
-    }
-    String::from_utf8(b).ok()
-}
+/// Bytes the random edits draw from (see `fast_support::mutate`).
+const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEabBAsu\x01\xc3\xa9";
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
@@ -237,7 +215,7 @@ proptest! {
         let raw = COMBINED.trim().strip_prefix(r#"{"stream":"nknusdt@bookTicker","data":"#)
             .and_then(|r| r.strip_suffix('}')).expect("combined shape");
         let base = [COMBINED, RAW_DOC, raw][which];
-        if let Some(frame) = mutate(base, &edits) {
+        if let Some(frame) = mutate(base, &edits, ALPHABET) {
             same(&frame);
         }
     }

@@ -3,8 +3,11 @@
 //! ticker frames, `parse::parse` (fast path first) and `parse::parse_serde` give the same result
 //! and the same quotes, for both categories; the fast path either agrees or declines.
 
+mod fast_support;
+
 use connectors::venues::bybit::{fast, parse, Category};
-use connectors::{FrameKind, ParseError, ParsedQuote};
+use connectors::{FrameKind, ParsedQuote};
+use fast_support::*;
 use proptest::prelude::*;
 
 const PERP: &str = include_str!("fixtures/bybit/ws_tickers_linear_perpetual_snapshot.json");
@@ -31,8 +34,6 @@ const OTHERS: [&str; 13] = [
     r#"{"topic":"orderbook.1.BTCUSDT","type":"snapshot","ts":1672304484978,"data":{"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],"u":18521288,"seq":7961638724}}"#,
 ];
 
-type Outcome = (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>);
-
 fn run(fast_first: bool, category: Category, frame: &str) -> Outcome {
     let mut quotes = Vec::new();
     let mut emit = |q: ParsedQuote<'_>| quotes.push(q.into_owned());
@@ -57,29 +58,6 @@ fn same(frame: &str) -> bool {
         );
     }
     took
-}
-
-/// Whitespace outside JSON strings removed: what the venue sends on the wire.
-fn minify(text: &str) -> String {
-    let (mut out, mut in_str, mut esc) = (String::new(), false, false);
-    for c in text.chars() {
-        if in_str {
-            out.push(c);
-            if esc {
-                esc = false;
-            } else if c == '\\' {
-                esc = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-        } else if c == '"' {
-            in_str = true;
-            out.push(c);
-        } else if !c.is_ascii_whitespace() {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[test]
@@ -202,24 +180,8 @@ fn near_misses_agree() {
     }
 }
 
-/// One random edit of `base`: replace, insert or delete a byte, from JSON-ish bytes.
-fn mutate(base: &str, edits: &[(u8, usize, u8)]) -> Option<String> {
-    const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEnulltrfsabBA\x01\xc3\xa9";
-    let mut b = base.as_bytes().to_vec();
-    for &(op, pos, c) in edits {
-        let c = ALPHABET[c as usize % ALPHABET.len()];
-        let pos = pos % (b.len() + 1);
-        match op % 3 {
-            0 if pos < b.len() => b[pos] = c,
-            1 => b.insert(pos, c),
-            _ if pos < b.len() => {
-                b.remove(pos);
-            }
-            _ => {}
-        }
-    }
-    String::from_utf8(b).ok()
-}
+/// Bytes the random edits draw from (see `fast_support::mutate`).
+const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEnulltrfsabBA\x01\xc3\xa9";
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
@@ -230,7 +192,7 @@ proptest! {
         edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..4),
     ) {
         let base = minify([PERP, FUTURE, SPOT][which]);
-        if let Some(frame) = mutate(&base, &edits) {
+        if let Some(frame) = mutate(&base, &edits, ALPHABET) {
             same(&frame);
         }
     }

@@ -4,8 +4,11 @@
 //! first) and `parse::parse_serde` give the same result and the same quotes; the fast path
 //! either agrees or declines.
 
+mod fast_support;
+
 use connectors::venues::deribit::{fast, parse};
-use connectors::{FrameKind, ParseError, ParsedQuote};
+use connectors::FrameKind;
+use fast_support::*;
 use proptest::prelude::*;
 
 const PERP: &str = include_str!("fixtures/deribit/ws_ticker_BTC-PERPETUAL_100ms_nautilus.json");
@@ -24,15 +27,6 @@ const OTHERS: [&str; 7] = [
     include_str!("fixtures/deribit/rest_private_get_account_summaries_nautilus.json"),
 ];
 
-type Parser = fn(&str, &mut dyn FnMut(ParsedQuote<'_>)) -> Result<FrameKind, ParseError>;
-type Outcome = (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>);
-
-fn run(f: Parser, frame: &str) -> Outcome {
-    let mut quotes = Vec::new();
-    let r = f(frame, &mut |q| quotes.push(q.into_owned()));
-    (r, quotes)
-}
-
 /// Both paths agree on `frame`; returns whether the fast path took it.
 fn same(frame: &str) -> bool {
     assert_eq!(
@@ -41,29 +35,6 @@ fn same(frame: &str) -> bool {
         "{frame:?}"
     );
     fast::ticker(frame).is_some()
-}
-
-/// Whitespace outside JSON strings removed: what the venue sends on the wire.
-fn minify(text: &str) -> String {
-    let (mut out, mut in_str, mut esc) = (String::new(), false, false);
-    for c in text.chars() {
-        if in_str {
-            out.push(c);
-            if esc {
-                esc = false;
-            } else if c == '\\' {
-                esc = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-        } else if c == '"' {
-            in_str = true;
-            out.push(c);
-        } else if !c.is_ascii_whitespace() {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// The frames of cryptofeed's live capture (`<timestamp>: <frame>` lines).
@@ -215,24 +186,8 @@ fn near_misses_agree() {
     assert_eq!(run(parse::parse, &reordered).0, Ok(FrameKind::Data));
 }
 
-/// One random edit of `base`: replace, insert or delete a byte, from JSON-ish bytes.
-fn mutate(base: &str, edits: &[(u8, usize, u8)]) -> Option<String> {
-    const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEnulltrfsabcdkpi_\x01\xc3\xa9";
-    let mut b = base.as_bytes().to_vec();
-    for &(op, pos, c) in edits {
-        let c = ALPHABET[c as usize % ALPHABET.len()];
-        let pos = pos % (b.len() + 1);
-        match op % 3 {
-            0 if pos < b.len() => b[pos] = c,
-            1 => b.insert(pos, c),
-            _ if pos < b.len() => {
-                b.remove(pos);
-            }
-            _ => {}
-        }
-    }
-    String::from_utf8(b).ok()
-}
+/// Bytes the random edits draw from (see `fast_support::mutate`).
+const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEnulltrfsabcdkpi_\x01\xc3\xa9";
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
@@ -243,7 +198,7 @@ proptest! {
         edits in proptest::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..4),
     ) {
         let base = minify([PERP, OPTION_BTC, OPTION_ETH][which]);
-        if let Some(frame) = mutate(&base, &edits) {
+        if let Some(frame) = mutate(&base, &edits, ALPHABET) {
             same(&frame);
         }
     }
