@@ -632,6 +632,9 @@ pub async fn run(
     tokio::pin!(deadline);
     let mut stopping = false;
     let mut publish_error = None;
+    // The reference thread ended before the loop (it only does so by panicking): no reference
+    // price or report would come any more, so the run stops and fails rather than serve stale.
+    let mut reference_gone = false;
     // Frame read -> price tick handed to the producer, in microseconds (`--latency`).
     let mut latency = args.latency.then(|| {
         hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("valid bounds")
@@ -657,7 +660,7 @@ pub async fn run(
             }
             Some(req) = req_rx.recv() => {
                 tracing::info!(account = %req.account, requirement = %req.requirement, "margin requirement from Kafka");
-                let _ = to_ref.send(ToReference::Requirement(req.account, req.requirement));
+                reference_gone |= to_ref.send(ToReference::Requirement(req.account, req.requirement)).is_err();
             }
             obs = rx.recv() => match obs {
                 Some(o) => {
@@ -669,13 +672,13 @@ pub async fn run(
                         Observation::Quote(q) => {
                             if let Some((tick, update)) = recorder.record(q, &mut front_stats) {
                                 records.push(Record::PriceTick(tick));
-                                let _ = to_ref.send(ToReference::Quote(update));
+                                reference_gone |= to_ref.send(ToReference::Quote(update)).is_err();
                             }
                         }
                         // A stream's state change touches no state a cut reads.
                         Observation::Status(s) => records.push(Record::FeedStatus(s)),
                         b @ Observation::Balance(_) => {
-                            let _ = to_ref.send(ToReference::Balance(b));
+                            reference_gone |= to_ref.send(ToReference::Balance(b)).is_err();
                         }
                     }
                 }
@@ -707,7 +710,7 @@ pub async fn run(
                 h.saturating_record((Ts::now().micros() - t.received_at.micros()).max(1) as u64);
             }
         }
-        if publish_error.is_some() {
+        if publish_error.is_some() || reference_gone {
             connectors_token.cancel();
             break;
         }
@@ -802,6 +805,11 @@ pub async fn run(
     }
     if let Some(e) = publish_error {
         return Err(anyhow::anyhow!("publishing failed: {e}"));
+    }
+    if reference_gone {
+        return Err(anyhow::anyhow!(
+            "the reference thread stopped (see the log): reference prices and reports ended"
+        ));
     }
     Ok(())
 }
