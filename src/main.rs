@@ -107,17 +107,9 @@ fn init_tracing() {
     // tungstenite traces every frame it sends and receives with its payload, which for a
     // private balance stream is the signed login (API key, signature, OKX passphrase): its
     // TRACE output is dropped whatever RUST_LOG says.
-    // The hint carries RUST_LOG's most verbose level through this filter (a `filter_fn` has none
-    // of its own): with it, `log` records below that level (tungstenite logs every frame through
-    // `log`) are discarded at the macro instead of being bridged into tracing and filtered per
-    // frame, which cost ~7 % of the CPU at 100 k frames/s (BENCHMARKS.md, "Latency").
-    let hint = filter
-        .max_level_hint()
-        .unwrap_or(tracing::level_filters::LevelFilter::TRACE);
     let no_frame_payloads = tracing_subscriber::filter::filter_fn(|m| {
         !m.target().contains("tungstenite") || *m.level() <= tracing::Level::DEBUG
-    })
-    .with_max_level_hint(hint);
+    });
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
