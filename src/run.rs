@@ -610,7 +610,9 @@ pub async fn run(
     // Price ticks are made here; the reference state lives on its own thread. Forward: bounded,
     // backpressure (state updates are never dropped: live must compute what replay computes).
     // Back: one batch per clock check with cuts and per balance at most, so never more than
-    // the forward capacity plus the cuts of the moment are outstanding.
+    // the forward capacity plus the cuts of the moment are outstanding (policy: bounded by
+    // construction, never dropped). A capacity on it would deadlock: the loop can block in the
+    // forward send while the thread would block here, each waiting for the other to drain.
     let mut recorder = normalizer.quote_recorder();
     let mut front_stats = normalizer::core::CoreStats::default();
     let mut core_stats = normalizer.stats().clone();
