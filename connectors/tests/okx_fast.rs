@@ -33,13 +33,9 @@ fn same(frame: &str) -> bool {
     fast::ticker(frame).is_some()
 }
 
-/// The frames of cryptofeed's live capture (`<timestamp>: <frame>` lines).
+/// The frames of cryptofeed's live capture.
 fn replay_frames() -> Vec<&'static str> {
-    REPLAY
-        .lines()
-        .filter_map(|l| l.split_once(": ").map(|(_, f)| f))
-        .filter(|f| f.starts_with('{'))
-        .collect()
+    capture_frames(REPLAY)
 }
 
 #[test]

@@ -55,3 +55,11 @@ pub fn mutate(base: &str, edits: &[(u8, usize, u8)], alphabet: &[u8]) -> Option<
     }
     String::from_utf8(b).ok()
 }
+
+/// The frames of a cryptofeed live capture (`<timestamp>: <frame>` lines).
+pub fn capture_frames(text: &'static str) -> Vec<&'static str> {
+    text.lines()
+        .filter_map(|l| l.split_once(": ").map(|(_, f)| f))
+        .filter(|f| f.starts_with('{'))
+        .collect()
+}
