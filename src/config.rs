@@ -260,9 +260,13 @@ pub struct AssetsConfig {
     /// Additional stablecoins (priced by their own `<X>-USD` pair; 1 % outlier band).
     #[serde(default)]
     pub stablecoins: Vec<String>,
-    /// Per-venue aliases: `[assets.aliases.kraken] XBT = "BTC"`.
+    /// Per-venue aliases: `[assets.aliases.kraken] XBT = "BTC"` (win over the registry).
     #[serde(default)]
     pub aliases: BTreeMap<String, BTreeMap<String, String>>,
+    /// A registry file in the shipped registry's format (`docs/assets.md`) merged over it:
+    /// its assets and codes replace those with the same code / (venue, code).
+    #[serde(default)]
+    pub registry_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -84,12 +84,31 @@ fn check_url(path: String, url: &Option<String>, schemes: &[&str], errors: &mut 
     }
 }
 
-/// Validates `cfg` and builds the plan; every error found is returned, each with its path.
-pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
-    let mut errors = Vec::new();
+/// The asset master: the shipped registry, the optional registry file over it, the venues'
+/// built-in tables where neither has a row, then config (`extra`, `stablecoins`, `aliases`),
+/// which wins.
+pub fn build_assets(
+    cfg: &crate::config::AssetsConfig,
+    errors: &mut Vec<ConfigError>,
+) -> AssetMaster {
     let mut assets = AssetMaster::default();
-    let mut aliases = cfg.assets.aliases.clone();
-    let venue_aliases = registry::STREAMING
+    if let Some(path) = &cfg.registry_file {
+        let parsed = std::fs::read_to_string(path)
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|text| {
+                toml::from_str::<normalizer::assets::RegistryFile>(&text)
+                    .map_err(|e| format!("{}: {e}", path.display()))
+            });
+        match parsed {
+            Ok(file) => {
+                for e in assets.merge(file) {
+                    errors.push(ConfigError::new("assets.registry_file", e.to_string()));
+                }
+            }
+            Err(e) => errors.push(ConfigError::new("assets.registry_file", e)),
+        }
+    }
+    let venue_tables = registry::STREAMING
         .iter()
         .map(|v| (v.kind(), v.asset_aliases()))
         .chain(
@@ -97,17 +116,42 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
                 .iter()
                 .map(|v| (v.kind(), v.asset_aliases())),
         );
-    for (kind, table) in venue_aliases {
-        let own = aliases.entry(kind.to_owned()).or_default();
-        for (code, canonical) in table {
-            // Config wins over the venue's built-in table.
-            own.entry((*code).to_owned())
-                .or_insert_with(|| (*canonical).to_owned());
+    for (kind, table) in venue_tables {
+        for e in assets.add_venue_defaults(kind, table) {
+            errors.push(ConfigError::new("assets", e.to_string()));
         }
     }
-    for e in assets.extend(&cfg.assets.extra, &cfg.assets.stablecoins, &aliases) {
+    for e in assets.extend(&cfg.extra, &cfg.stablecoins, &cfg.aliases) {
         errors.push(ConfigError::new("assets", e.to_string()));
     }
+    assets
+}
+
+/// The valuation parameters: config's (or collateral.md's defaults), with every registry
+/// asset's class where config names none, and every registry stablecoin watched for a de-peg.
+pub fn valuation_params(
+    configured: Option<&normalizer::valuation::ValuationParams>,
+    assets: &AssetMaster,
+) -> normalizer::valuation::ValuationParams {
+    let mut v = configured.cloned().unwrap_or_default();
+    for (code, class) in assets.classes() {
+        if class != v.default_class {
+            v.asset_class.entry(code).or_insert(class);
+        }
+    }
+    v.stablecoins.extend(
+        assets
+            .assets()
+            .filter(|a| assets.is_stablecoin(&a.code))
+            .map(|a| a.code.clone()),
+    );
+    v
+}
+
+/// Validates `cfg` and builds the plan; every error found is returned, each with its path.
+pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+    let assets = build_assets(&cfg.assets, &mut errors);
 
     let mut ids = HashSet::new();
     let mut planned = Vec::new();
@@ -285,6 +329,7 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             sources,
             account: c.account.clone(),
             source_kind: polling.map_or(schemas::SourceKind::Exchange, |p| p.source_kind()),
+            reports_balances: polls.is_some(),
         });
         planned.push(PlannedConnector {
             config: c.clone(),
@@ -464,7 +509,7 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             None
         }
     };
-    let valuation = cfg.valuation.clone().unwrap_or_default();
+    let valuation = valuation_params(cfg.valuation.as_ref(), &assets);
     for problem in valuation.validate() {
         errors.push(ConfigError::new("valuation", problem));
     }

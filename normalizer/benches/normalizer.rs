@@ -118,6 +118,9 @@ fn holdings() -> Vec<Holding> {
                 quantity: Decimal::new(125 * (i as i64 + 1) * 1000 + s, 3),
                 pending: None,
                 as_of: Ts::from_millis(T0 - 1000),
+                network: None,
+                venue_asset: (*a).into(),
+                confirmed_at: Ts::from_millis(T0 - 1000),
             })
         })
         .collect()

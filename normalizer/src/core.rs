@@ -7,12 +7,12 @@
 
 use crate::assets::{AssetMaster, Instrument};
 use crate::reference::{Quote, ReferenceEngine};
-use crate::valuation::{AccountValuer, ValuationParams, CASH_ASSET as CASH};
+use crate::valuation::{AccountValuer, Unmapped, ValuationParams, CASH_ASSET as CASH};
 use rust_decimal::Decimal;
 use schemas::ReferencePrice;
 use schemas::{
-    BalanceObs, BalanceSchema, BalanceSnapshot, Market, Observation, PriceTick, PriceTickSchema,
-    QuoteObs, Record, SharedStr, SourceKind, Ts,
+    BalanceObs, BalanceSchema, BalanceSnapshot, FeedStatus, Market, Observation, PriceTick,
+    PriceTickSchema, QuoteObs, Record, SharedStr, SourceKind, Ts,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,6 +34,9 @@ pub struct ConnectorInfo {
     pub account: Option<String>,
     /// Exchange or custodian, for its balances.
     pub source_kind: SourceKind,
+    /// Whether it reports balances (polls or streams them): its account then awaits it
+    /// (`AWAITING_BALANCES`) until it has confirmed a first balance.
+    pub reports_balances: bool,
 }
 
 /// Counters for metrics and `replay --stats`.
@@ -47,7 +50,8 @@ pub struct CoreStats {
     pub balances: u64,
     /// Balances whose venue asset code the asset master does not know (never guessed).
     pub unmapped_assets: u64,
-    /// Balances whose total is not available + locked.
+    /// Balances whose parts did not add up to the total (published reconciled: available is
+    /// never more than the venue's own available figure, locked = total - available).
     pub inconsistent_balances: u64,
 }
 
@@ -173,6 +177,54 @@ impl QuoteRecorder {
     }
 }
 
+/// The stream name of a connector's balances (`feed_status.v1`).
+pub const BALANCES_STREAM: &str = "balances";
+/// The stream on which the normalizer reports a connector's unmapped asset codes.
+pub const ASSETS_STREAM: &str = "assets";
+
+/// The account a connector's balances belong to.
+fn account_of(c: &ConnectorInfo) -> String {
+    c.account.clone().unwrap_or_else(|| c.id.clone())
+}
+
+fn expect_sources(valuer: &mut AccountValuer, connectors: &[ConnectorInfo]) {
+    for c in connectors.iter().filter(|c| c.reports_balances) {
+        valuer.expect_source(&account_of(c), &c.id, c.source_kind);
+    }
+}
+
+/// Available and locked from the venue's parts, conservatively and exactly: available is
+/// never more than the venue's own available figure (nor than total minus its locked figure),
+/// never below 0 nor above the total; locked = total - available, so total = available +
+/// locked always holds. A venue that gives no split shows nothing free (available 0: the
+/// normalizer never invents available = total). `Err` carries the reconciled split when the
+/// venue's parts did not add up.
+pub fn reconcile(
+    total: Decimal,
+    available: Option<Decimal>,
+    locked: Option<Decimal>,
+) -> Result<(Decimal, Decimal), (Decimal, Decimal)> {
+    if let (Some(a), Some(l)) = (available, locked) {
+        if a + l == total && a >= Decimal::ZERO && a <= total.max(Decimal::ZERO) {
+            return Ok((a, l));
+        }
+    }
+    let mut free = match (available, locked) {
+        (Some(a), Some(l)) => a.min(total - l),
+        (Some(a), None) => a,
+        (None, Some(l)) => total - l,
+        (None, None) => Decimal::ZERO,
+    };
+    free = free.min(total).max(Decimal::ZERO);
+    let split = (free, total - free);
+    match (available, locked) {
+        (Some(_), Some(_)) => Err(split),
+        (Some(a), None) if a > total || a < Decimal::ZERO => Err(split),
+        (None, Some(l)) if l > total || l < Decimal::ZERO => Err(split),
+        _ => Ok(split),
+    }
+}
+
 pub struct Normalizer {
     connectors: Vec<ConnectorInfo>,
     /// The record half of quotes (names, epochs).
@@ -203,6 +255,8 @@ impl Normalizer {
             .max()
             .unwrap_or(0);
         let recorder = QuoteRecorder::new(&connectors);
+        let mut valuer = AccountValuer::new(ValuationParams::default());
+        expect_sources(&mut valuer, &connectors);
         Normalizer {
             recorder,
             connectors,
@@ -213,7 +267,7 @@ impl Normalizer {
             stats: CoreStats::default(),
             assets: AssetMaster::default(),
             warned_unmapped: Default::default(),
-            valuer: AccountValuer::new(ValuationParams::default()),
+            valuer,
             requirements: BTreeMap::new(),
             usd_prices: HashMap::new(),
         }
@@ -227,8 +281,14 @@ impl Normalizer {
         requirements: BTreeMap<String, Decimal>,
     ) -> Self {
         self.valuer = AccountValuer::new(params);
+        expect_sources(&mut self.valuer, &self.connectors);
         self.requirements = requirements;
         self
+    }
+
+    /// The valuer's state (unmapped balances, for metrics and the dashboard).
+    pub fn valuer(&self) -> &AccountValuer {
+        &self.valuer
     }
 
     /// Sets an account's margin requirement (from the requirements topic), replacing the
@@ -281,7 +341,7 @@ impl Normalizer {
                 }
             }
             Observation::Balance(b) => {
-                if let Some(rec) = self.apply_balance(b) {
+                if let Some(rec) = self.apply_balance(b, out) {
                     self.valuer.on_balance(&rec);
                     let (account, at) = (rec.account.clone(), rec.received_at);
                     out.push(Record::Balance(rec));
@@ -297,6 +357,17 @@ impl Normalizer {
             }
             Observation::Status(s) => {
                 self.stats.statuses += 1;
+                if s.stream == BALANCES_STREAM && s.state == schemas::FeedState::Live {
+                    // A successful poll confirms the source even when it carried no row.
+                    if let Some(c) = self.connectors.iter().find(|c| c.id == s.connector) {
+                        let account = account_of(c);
+                        self.valuer.on_confirmed(
+                            &account,
+                            &c.id,
+                            s.last_data_at.unwrap_or(s.since),
+                        );
+                    }
+                }
                 out.push(Record::FeedStatus(s));
             }
         }
@@ -328,48 +399,69 @@ impl Normalizer {
         self.quotes[update.slot] = Some(update.quote);
     }
 
-    fn apply_balance(&mut self, b: BalanceObs) -> Option<BalanceSnapshot> {
+    fn apply_balance(&mut self, b: BalanceObs, out: &mut Vec<Record>) -> Option<BalanceSnapshot> {
         let Some(conn) = self.connectors.get(b.connector as usize) else {
             self.stats.unknown_source_dropped += 1;
             return None;
         };
-        let asset = match self.assets.canonical(&conn.venue, &b.venue_asset) {
-            Ok(a) => a,
+        let account = account_of(conn);
+        let resolved = match self.assets.resolve_code(&conn.venue, &b.venue_asset) {
+            Ok(r) => r,
             Err(e) => {
-                // Publishing it under a guessed code could value it as something else.
+                // Publishing it under a guessed code could value it as something else; it is
+                // shown in the account's report instead (counting 0), never dropped.
                 self.stats.unmapped_assets += 1;
-                if self
+                let reason = e.to_string();
+                let first = self
                     .warned_unmapped
-                    .insert((b.connector, b.venue_asset.clone()))
-                {
-                    tracing::warn!(connector = %conn.id, error = %e, "balance not published: unmapped asset");
+                    .insert((b.connector, b.venue_asset.clone()));
+                if first {
+                    tracing::warn!(connector = %conn.id, error = %e, total = %b.total,
+                        "balance shown as unmapped: its asset code cannot be mapped");
+                }
+                self.valuer.on_unmapped(Unmapped {
+                    account,
+                    source: conn.id.clone(),
+                    source_kind: conn.source_kind,
+                    venue: conn.venue.clone(),
+                    venue_asset: b.venue_asset.clone(),
+                    sub_account: b.sub_account,
+                    wallet: b.wallet,
+                    quantity: b.total,
+                    as_of: b.as_of.unwrap_or(b.received_at),
+                    confirmed_at: b.received_at,
+                    reason,
+                });
+                if first {
+                    out.push(Record::FeedStatus(
+                        self.unmapped_status(b.connector, b.received_at),
+                    ));
                 }
                 return None;
             }
         };
-        let (available, locked) = match (b.available, b.locked) {
-            (Some(a), Some(l)) if a + l == b.total => (a, l),
-            (Some(a), Some(l)) => {
+        let (available, locked) = match reconcile(b.total, b.available, b.locked) {
+            Ok(split) => split,
+            Err(split) => {
                 self.stats.inconsistent_balances += 1;
-                tracing::warn!(connector = %conn.id, asset = %asset, total = %b.total, available = %a, locked = %l,
-                    "balance not published: total != available + locked");
-                return None;
+                tracing::debug!(connector = %conn.id, asset = %resolved.asset, total = %b.total,
+                    available = ?b.available, locked = ?b.locked,
+                    "balance parts do not add up: reconciled conservatively");
+                split
             }
-            (Some(a), None) => (a, b.total - a),
-            (None, Some(l)) => (b.total - l, l),
-            (None, None) => (b.total, rust_decimal::Decimal::ZERO),
         };
         self.stats.balances += 1;
         Some(BalanceSnapshot {
             schema: BalanceSchema,
-            account: conn.account.clone().unwrap_or_else(|| conn.id.clone()),
+            account,
             source: conn.id.clone(),
             source_kind: conn.source_kind,
             venue: conn.venue.clone(),
             sub_account: b.sub_account,
             wallet: b.wallet,
-            asset,
+            asset: resolved.asset,
             venue_asset: b.venue_asset,
+            network: resolved.network,
             total: b.total,
             available,
             locked,
@@ -378,6 +470,34 @@ impl Normalizer {
             as_of: b.as_of.unwrap_or(b.received_at),
             received_at: b.received_at,
         })
+    }
+
+    /// The `assets` stream of a connector: `LIVE`, its reason naming every code of the
+    /// connector that cannot be mapped (emitted when a new one appears).
+    fn unmapped_status(&self, connector: u32, at: Ts) -> FeedStatus {
+        let conn = &self.connectors[connector as usize];
+        let codes: Vec<&str> = self
+            .warned_unmapped
+            .iter()
+            .filter(|(c, _)| *c == connector)
+            .map(|(_, code)| code.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        FeedStatus {
+            schema: schemas::FeedStatusSchema,
+            connector: conn.id.clone(),
+            venue: conn.venue.clone(),
+            stream: ASSETS_STREAM.to_owned(),
+            state: schemas::FeedState::Live,
+            epoch: 0,
+            since: at,
+            last_data_at: Some(at),
+            reason: Some(format!(
+                "unmapped asset codes (shown, counted 0): {}",
+                codes.join(", ")
+            )),
+        }
     }
 
     /// Computes every tick T with `T < before` (quotes received at T belong to tick T, so a
@@ -430,6 +550,7 @@ mod tests {
                 venue: (*v).into(),
                 account: None,
                 source_kind: SourceKind::Exchange,
+                reports_balances: false,
                 sources: vec![SourceInfo {
                     venue_symbol: "BTC-USD".into(),
                     instrument: Instrument::new("BTC", "USD", Market::Spot),
@@ -642,6 +763,7 @@ mod balance_tests {
             sources: vec![],
             account: Some("fund-a".into()),
             source_kind: SourceKind::Exchange,
+            reports_balances: false,
         };
         Normalizer::new(vec![conn], ReferenceEngine::new(vec![]).unwrap(), 1000)
     }
@@ -687,12 +809,16 @@ mod balance_tests {
         n.apply(obs("NOTACOIN", dec!(1), None, None), &mut out);
         let recs: Vec<&BalanceSnapshot> = out
             .iter()
-            .map(|r| match r {
-                Record::Balance(b) => b,
-                _ => panic!("{r:?}"),
+            .filter_map(|r| match r {
+                Record::Balance(b) => Some(b),
+                _ => None,
             })
             .collect();
-        assert_eq!(recs.len(), 2);
+        assert_eq!(
+            recs.len(),
+            3,
+            "an inconsistent balance is reconciled, not dropped"
+        );
         assert_eq!(
             (recs[0].asset.as_str(), recs[0].venue_asset.as_str()),
             ("BTC", "XXBT")
@@ -703,17 +829,77 @@ mod balance_tests {
             Record::Balance(recs[0].clone()).key(),
             "fund-a/kraken-main/BTC"
         );
+        // No split from the venue: nothing is shown free (never available = total).
         assert_eq!(
             (recs[1].asset.as_str(), recs[1].available, recs[1].locked),
-            ("USD", dec!(100), dec!(0))
+            ("USD", dec!(0), dec!(100))
         );
         assert_eq!(
             recs[1].as_of,
             Ts::from_millis(5),
             "as_of falls back to received_at"
         );
+        // 1 + 1 != 3: available stays the venue's 1, locked = 3 - 1.
+        assert_eq!(
+            (recs[2].asset.as_str(), recs[2].available, recs[2].locked),
+            ("ETH", dec!(1), dec!(2))
+        );
+        // The unknown code is not published as a balance but announced on the assets stream
+        // and held for the account's report.
+        let status = out
+            .iter()
+            .find_map(|r| match r {
+                Record::FeedStatus(f) => Some(f),
+                _ => None,
+            })
+            .expect("an assets feed status");
+        assert_eq!(status.stream, ASSETS_STREAM);
+        assert!(status.reason.as_deref().unwrap().contains("NOTACOIN"));
+        let unmapped: Vec<_> = n.valuer().unmapped().collect();
+        assert_eq!(unmapped.len(), 1);
+        assert_eq!(
+            (unmapped[0].venue_asset.as_str(), unmapped[0].quantity),
+            ("NOTACOIN", dec!(1))
+        );
         assert_eq!(n.stats().inconsistent_balances, 1);
         assert_eq!(n.stats().unmapped_assets, 1);
+    }
+
+    #[test]
+    fn reconcile_never_shows_more_free_than_the_venue_says() {
+        // Exact parts pass through.
+        assert_eq!(
+            reconcile(dec!(3), Some(dec!(1)), Some(dec!(2))),
+            Ok((dec!(1), dec!(2)))
+        );
+        // OKX float noise: availBal + frozenBal != cashBal by 1e-16.
+        let total = dec!(0.6612664522199999);
+        let (a, l) = reconcile(total, Some(dec!(0.66126645222)), Some(dec!(0))).unwrap_err();
+        assert_eq!((a, l), (dec!(0.6612664522199999), dec!(0)));
+        assert_eq!(a + l, total);
+        // Frozen above the total: nothing free, all locked.
+        assert_eq!(
+            reconcile(dec!(5), Some(dec!(2)), Some(dec!(7))),
+            Err((dec!(0), dec!(5)))
+        );
+        // Available above the total is capped at the total.
+        assert_eq!(
+            reconcile(dec!(5), Some(dec!(9)), None),
+            Err((dec!(5), dec!(0)))
+        );
+        // Only locked: the rest is free.
+        assert_eq!(
+            reconcile(dec!(5), None, Some(dec!(2))),
+            Ok((dec!(3), dec!(2)))
+        );
+        // Nothing: nothing free.
+        assert_eq!(reconcile(dec!(5), None, None), Ok((dec!(0), dec!(5))));
+        // A debt: nothing free, the whole (negative) total locked.
+        assert_eq!(reconcile(dec!(-5), None, None), Ok((dec!(0), dec!(-5))));
+        assert_eq!(
+            reconcile(dec!(-5), Some(dec!(0)), Some(dec!(-5))),
+            Ok((dec!(0), dec!(-5)))
+        );
     }
 }
 
@@ -757,6 +943,7 @@ mod valuation_tests {
             sources: vec![],
             account: Some("fund-a".into()),
             source_kind: SourceKind::Exchange,
+            reports_balances: false,
         };
         let mut n = Normalizer::new(vec![conn], ReferenceEngine::new(vec![]).unwrap(), 1000)
             .with_valuation(
@@ -792,6 +979,7 @@ mod valuation_tests {
             sources: vec![],
             account: Some("fund-a".into()),
             source_kind: SourceKind::Exchange,
+            reports_balances: false,
         };
         let mut n = Normalizer::new(vec![conn], ReferenceEngine::new(vec![]).unwrap(), 1000)
             .with_valuation(

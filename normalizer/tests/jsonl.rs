@@ -43,6 +43,7 @@ fn records() -> Vec<Record> {
             wallet: None,
             asset: "BTC".into(),
             venue_asset: "XXBT".into(),
+            network: None,
             total: dec!(1.10),
             available: dec!(1.00),
             locked: dec!(0.10),

@@ -53,6 +53,7 @@ fn balance(account: &str, source: &str, asset: &str, seq: u64) -> Record {
         wallet: Some("vault-1".into()),
         asset: asset.into(),
         venue_asset: asset.to_lowercase(),
+        network: None,
         total: dec!(12.5),
         available: dec!(10),
         locked: dec!(2.5),
@@ -120,6 +121,9 @@ fn report(account: &str) -> Record {
                 quantity: dec!(12.5),
                 as_of: Ts::from_millis(T0),
                 stale: false,
+                network: None,
+                venue_asset: "BTC".into(),
+                confirmed_at: Ts::from_millis(0),
             }],
             price: Some(dec!(64001.5)),
             price_status: PriceStatus::Ok,
@@ -146,6 +150,8 @@ fn report(account: &str) -> Record {
         method_version: "collateral-v1".into(),
         params_hash: "p".into(),
         input_digest: "i".into(),
+        unmapped: vec![],
+        missing_sources: vec![],
     })
 }
 

@@ -20,14 +20,7 @@ fn t0() -> Ts {
 }
 
 fn hold_at(source: &str, kind: SourceKind, asset: &str, quantity: Decimal, as_of: Ts) -> Holding {
-    Holding {
-        source: source.to_owned(),
-        source_kind: kind,
-        asset: asset.to_owned(),
-        quantity,
-        pending: None,
-        as_of,
-    }
+    Holding::new(source, kind, asset, quantity, as_of)
 }
 
 /// A fresh exchange balance (one second old).
@@ -696,6 +689,7 @@ fn balance(account: &str, source: &str, asset: &str, total: Decimal, as_of: Ts) 
         wallet: None,
         asset: asset.to_owned(),
         venue_asset: asset.to_owned(),
+        network: None,
         total,
         available: total,
         locked: Decimal::ZERO,

@@ -44,6 +44,9 @@ fn holding() -> impl Strategy<Value = Holding> {
                 quantity,
                 pending: None,
                 as_of: t0().plus_millis(-age_ms),
+                network: None,
+                venue_asset: ASSETS[a].to_owned(),
+                confirmed_at: t0().plus_millis(-age_ms),
             }
         })
 }

@@ -123,12 +123,19 @@ pub struct BalanceSnapshot {
     pub asset: String,
     /// The venue's own code (`XXBT`, `eth:usdc`).
     pub venue_asset: String,
+    /// The chain the holding is on, when the venue's code says (`USDC_POLYGON` -> `POLYGON`),
+    /// from the asset registry; null when the code names no network.
+    pub network: Option<String>,
     pub total: Decimal,
     pub available: Decimal,
     pub locked: Decimal,
     pub borrowed: Option<Decimal>,
     pub pending: Option<Decimal>,
+    /// The venue's own time for this balance (its last change, or the report's time), else
+    /// `received_at`. Not a freshness: a dormant account's last change may be days old.
     pub as_of: Ts,
+    /// When we last confirmed this balance: the poll's response or the stream message that
+    /// carried it. Staleness (collateral.md step 1) is measured from here.
     pub received_at: Ts,
 }
 
@@ -263,8 +270,42 @@ pub struct ReferencePrice {
 pub struct SourceQuantity {
     pub source: String,
     pub quantity: Decimal,
+    /// The venue's time for the balance (see `balance.v1`).
     pub as_of: Ts,
+    /// Stale when not confirmed within the source kind's `max_balance_age`.
     pub stale: bool,
+    /// The chain of this holding, if the venue's code names one (`balance.v1` `network`).
+    pub network: Option<String>,
+    /// The venue's own code for the holding.
+    pub venue_asset: String,
+    /// When the balance was last confirmed (`balance.v1` `received_at`).
+    pub confirmed_at: Ts,
+}
+
+/// A balance whose venue code the asset registry cannot map: shown, counting 0.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnmappedHolding {
+    pub source: String,
+    pub venue: String,
+    pub venue_asset: String,
+    pub quantity: Decimal,
+    pub as_of: Ts,
+    pub confirmed_at: Ts,
+    pub stale: bool,
+    /// Why it is not mapped (unknown code, ambiguous code).
+    pub reason: String,
+}
+
+/// A source of the account that has not delivered a balance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MissingSource {
+    pub source: String,
+    pub source_kind: SourceKind,
+    /// `AWAITING_BALANCES` (still within its staleness limit since start) or `NO_BALANCES`
+    /// (past it: counted 0).
+    pub reason: String,
 }
 
 /// One haircut slice of an asset's market value.
@@ -326,6 +367,11 @@ pub struct CollateralReport {
     pub method_version: String,
     pub params_hash: String,
     pub input_digest: String,
+    /// Balances whose asset cannot be mapped: listed with venue code, source and quantity,
+    /// counting 0 (flag `UNMAPPED_ASSET`). Nothing held silently vanishes.
+    pub unmapped: Vec<UnmappedHolding>,
+    /// Configured balance sources of the account with no balance yet (or no longer).
+    pub missing_sources: Vec<MissingSource>,
 }
 
 /// State of one connector stream.

@@ -2,9 +2,9 @@
 //! its inputs can recompute both with any JSON library.
 
 use super::method::reference_for;
-use super::{Holding, ValuationParams, CASH_ASSET, METHOD_VERSION};
+use super::{AccountExtras, Holding, ValuationParams, CASH_ASSET, METHOD_VERSION};
 use rust_decimal::Decimal;
-use schemas::{PriceStatus, ReferencePrice, SourceKind, Ts};
+use schemas::{MissingSource, PriceStatus, ReferencePrice, SourceKind, Ts, UnmappedHolding};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeSet, HashMap};
@@ -37,6 +37,8 @@ struct HoldingRow<'a> {
     quantity: Decimal,
     pending: Option<Decimal>,
     as_of: Ts,
+    network: Option<&'a str>,
+    confirmed_at: Ts,
 }
 
 #[derive(Serialize)]
@@ -54,12 +56,15 @@ struct Inputs<'a> {
     holdings: Vec<HoldingRow<'a>>,
     prices: Vec<PriceRow<'a>>,
     requirement: Option<Decimal>,
+    unmapped: &'a [UnmappedHolding],
+    missing_sources: &'a [MissingSource],
 }
 
 pub(super) fn input_digest(
     account: &str,
     t: Ts,
     holdings: &[Holding],
+    extras: &AccountExtras,
     prices: &HashMap<String, ReferencePrice>,
     requirement: Option<Decimal>,
 ) -> String {
@@ -72,6 +77,8 @@ pub(super) fn input_digest(
             quantity: h.quantity,
             pending: h.pending,
             as_of: h.as_of,
+            network: h.network.as_deref(),
+            confirmed_at: h.confirmed_at,
         })
         .collect();
     // Holding order does not change the method's result, so it must not change the digest.
@@ -86,6 +93,8 @@ pub(super) fn input_digest(
             r.pending,
             r.pending.map(|p| p.to_string()),
             r.source_kind == SourceKind::Custodian,
+            r.network,
+            r.confirmed_at,
         )
     });
     let assets: BTreeSet<&str> = holdings
@@ -112,5 +121,7 @@ pub(super) fn input_digest(
         holdings: rows,
         prices,
         requirement,
+        unmapped: &extras.unmapped,
+        missing_sources: &extras.missing_sources,
     })
 }

@@ -3,7 +3,9 @@
 //! listed in the module doc of `valuation`.
 
 use super::digest;
-use super::{flags, Holding, Tier, ValuationParams, CASH_ASSET, METHOD_VERSION};
+use super::{
+    flags, AccountExtras, Holding, Tier, ValuationParams, CASH_ASSET, METHOD_VERSION, TESTNET_CLASS,
+};
 use rust_decimal::{Decimal, RoundingStrategy};
 use schemas::{
     AssetValuation, CollateralReport, CollateralReportSchema, CollateralStatus, PriceStatus,
@@ -91,7 +93,9 @@ fn value_asset<'a>(
     let mut sum = Some(Decimal::ZERO);
     let mut by_source = Vec::with_capacity(holdings.len());
     for h in holdings {
-        let age_us = t.micros().saturating_sub(h.as_of.micros());
+        // Fresh as of the last confirmation, not the venue's last change: a dormant account's
+        // balance stays valued for as long as polls keep confirming it.
+        let age_us = t.micros().saturating_sub(h.confirmed_at.micros());
         let max_age_us = params
             .max_balance_age_ms(h.source_kind)
             .saturating_mul(1000);
@@ -106,6 +110,9 @@ fn value_asset<'a>(
             quantity: h.quantity,
             as_of: h.as_of,
             stale,
+            network: h.network.clone(),
+            venue_asset: h.venue_asset.clone(),
+            confirmed_at: h.confirmed_at,
         });
     }
     // A total order (value, then spelling), so the record does not depend on holding order.
@@ -116,8 +123,31 @@ fn value_asset<'a>(
             s.quantity,
             s.quantity.to_string(),
             s.stale,
+            s.network.clone(),
+            s.venue_asset.clone(),
+            s.confirmed_at,
         )
     });
+
+    if params.class_of(asset) == TESTNET_CLASS {
+        // A test coin has no market value: listed with its quantity, counted 0.
+        if sum.is_some_and(|q| !q.is_zero()) {
+            flags.insert(flags::TESTNET_ASSET);
+        }
+        return Valued {
+            asset,
+            quantity: sum.unwrap_or(Decimal::ZERO),
+            by_source,
+            price: None,
+            price_status: PriceStatus::Unavailable,
+            market_value: Decimal::ZERO,
+            tiers: Vec::new(),
+            pre_cap: Decimal::ZERO,
+            cap_excess: Decimal::ZERO,
+            class: TESTNET_CLASS,
+            flags,
+        };
+    }
 
     let used = price_for(asset, prices);
     let (quantity, market_value) = match (sum, used.price) {
@@ -296,6 +326,36 @@ pub fn value_account(
     params_hash: &str,
     seq: u64,
 ) -> CollateralReport {
+    value_account_with(
+        account,
+        t,
+        holdings,
+        &AccountExtras::default(),
+        prices,
+        requirement,
+        params,
+        params_hash,
+        seq,
+    )
+}
+
+/// [`value_account`] with the balances that cannot be mapped and the sources still missing:
+/// both are shown and count 0. An unmapped non-zero balance flags `UNMAPPED_ASSET`; a source
+/// still awaited flags `AWAITING_BALANCES` and keeps the account out of `MARGIN_CALL` (a
+/// start-up is not a margin call: the figures are shown, the status is `DEGRADED`); a source
+/// past its limit with nothing flags `NO_BALANCES`.
+#[allow(clippy::too_many_arguments)]
+pub fn value_account_with(
+    account: &str,
+    t: Ts,
+    holdings: &[Holding],
+    extras: &AccountExtras,
+    prices: &HashMap<String, ReferencePrice>,
+    requirement: Option<Decimal>,
+    params: &ValuationParams,
+    params_hash: &str,
+    seq: u64,
+) -> CollateralReport {
     let mut by_asset: BTreeMap<&str, Vec<&Holding>> = BTreeMap::new();
     for h in holdings {
         by_asset.entry(h.asset.as_str()).or_default().push(h);
@@ -332,6 +392,23 @@ pub fn value_account(
     if overflow {
         account_flags.insert(flags::VALUE_OVERFLOW);
     }
+    if extras.unmapped.iter().any(|u| !u.quantity.is_zero()) {
+        account_flags.insert(flags::UNMAPPED_ASSET);
+    }
+    let awaiting = extras
+        .missing_sources
+        .iter()
+        .any(|m| m.reason == flags::AWAITING_BALANCES);
+    if awaiting {
+        account_flags.insert(flags::AWAITING_BALANCES);
+    }
+    if extras
+        .missing_sources
+        .iter()
+        .any(|m| m.reason == flags::NO_BALANCES)
+    {
+        account_flags.insert(flags::NO_BALANCES);
+    }
 
     let requirement_out = requirement.map(cents_up);
     let (coverage, deficit) = match requirement_out {
@@ -344,7 +421,9 @@ pub fn value_account(
         }
     };
     let degraded = flags::DEGRADING.iter().any(|f| account_flags.contains(f));
-    let status = if deficit.is_some() {
+    let status = if awaiting {
+        CollateralStatus::Degraded
+    } else if deficit.is_some() {
         CollateralStatus::MarginCall
     } else if degraded {
         CollateralStatus::Degraded
@@ -354,7 +433,7 @@ pub fn value_account(
         CollateralStatus::Ok
     };
 
-    let input_digest = digest::input_digest(account, t, holdings, prices, requirement);
+    let input_digest = digest::input_digest(account, t, holdings, extras, prices, requirement);
     CollateralReport {
         schema: CollateralReportSchema,
         account: account.to_owned(),
@@ -386,5 +465,7 @@ pub fn value_account(
         method_version: METHOD_VERSION.to_owned(),
         params_hash: params_hash.to_owned(),
         input_digest,
+        unmapped: extras.unmapped.clone(),
+        missing_sources: extras.missing_sources.clone(),
     }
 }

@@ -81,8 +81,8 @@ mod digest;
 mod method;
 mod valuer;
 
-pub use method::value_account;
-pub use valuer::AccountValuer;
+pub use method::{value_account, value_account_with};
+pub use valuer::{AccountValuer, Unmapped};
 
 use rust_decimal::Decimal;
 use schemas::{BalanceSnapshot, SourceKind, Ts};
@@ -90,6 +90,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const METHOD_VERSION: &str = "collateral-v1";
+
+/// The class of testnet coins (asset registry): listed with their quantity, never valued.
+pub const TESTNET_CLASS: &str = "testnet";
 
 /// The asset every reference price is quoted in; cash at exactly 1.
 pub const CASH_ASSET: &str = "USD";
@@ -104,9 +107,26 @@ pub mod flags {
     pub const CONCENTRATION_CAP: &str = "CONCENTRATION_CAP";
     pub const NEGATIVE_BALANCE: &str = "NEGATIVE_BALANCE";
     pub const VALUE_OVERFLOW: &str = "VALUE_OVERFLOW";
+    /// A balance whose venue code the registry cannot map: listed in `unmapped`, counting 0.
+    pub const UNMAPPED_ASSET: &str = "UNMAPPED_ASSET";
+    /// A configured balance source has not delivered its first balance and is still within
+    /// its staleness limit since start: the account is `DEGRADED`, never `MARGIN_CALL`.
+    pub const AWAITING_BALANCES: &str = "AWAITING_BALANCES";
+    /// A configured balance source delivered nothing within its staleness limit: counted 0.
+    pub const NO_BALANCES: &str = "NO_BALANCES";
+    /// A testnet coin: listed, never valued.
+    pub const TESTNET_ASSET: &str = "TESTNET_ASSET";
 
     /// Flags that make an account `DEGRADED`: the figure rests on missing or old data.
-    pub const DEGRADING: &[&str] = &[STALE_BALANCE, STALE_PRICE, NO_PRICE, VALUE_OVERFLOW];
+    pub const DEGRADING: &[&str] = &[
+        STALE_BALANCE,
+        STALE_PRICE,
+        NO_PRICE,
+        VALUE_OVERFLOW,
+        UNMAPPED_ASSET,
+        AWAITING_BALANCES,
+        NO_BALANCES,
+    ];
 }
 
 /// One progressive haircut tier: the slice of USD MV from the previous tier's `up_to` (0 for
@@ -298,7 +318,7 @@ impl ValuationParams {
             }
         }
         let mut known_class = |path: String, class: &str| {
-            if !self.classes.contains_key(class) {
+            if !self.classes.contains_key(class) && class != TESTNET_CLASS {
                 errors.push(format!("{path}: unknown class {class:?}"));
             }
         };
@@ -355,7 +375,47 @@ pub struct Holding {
     pub quantity: Decimal,
     /// Recorded for the input digest; never counted.
     pub pending: Option<Decimal>,
+    /// The venue's own time for the balance (not a freshness).
     pub as_of: Ts,
+    /// The chain the holding is on, if the venue's code names one.
+    pub network: Option<String>,
+    /// The venue's code for the asset.
+    pub venue_asset: String,
+    /// When the balance was last confirmed (`received_at`): staleness is measured from here.
+    pub confirmed_at: Ts,
+}
+
+impl Holding {
+    /// A holding whose balance was confirmed at its venue time (tests and examples).
+    pub fn new(
+        source: &str,
+        source_kind: SourceKind,
+        asset: &str,
+        quantity: Decimal,
+        at: Ts,
+    ) -> Self {
+        Holding {
+            source: source.to_owned(),
+            source_kind,
+            asset: asset.to_owned(),
+            quantity,
+            pending: None,
+            as_of: at,
+            network: None,
+            venue_asset: asset.to_owned(),
+            confirmed_at: at,
+        }
+    }
+}
+
+/// What an account's report shows besides its mapped holdings: balances whose code cannot be
+/// mapped, and configured sources with no balance yet.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AccountExtras {
+    /// Sorted by (source, venue_asset); `stale` as of the cut.
+    pub unmapped: Vec<schemas::UnmappedHolding>,
+    /// Sorted by source.
+    pub missing_sources: Vec<schemas::MissingSource>,
 }
 
 impl From<&BalanceSnapshot> for Holding {
@@ -367,6 +427,9 @@ impl From<&BalanceSnapshot> for Holding {
             quantity: b.total,
             pending: b.pending,
             as_of: b.as_of,
+            network: b.network.clone(),
+            venue_asset: b.venue_asset.clone(),
+            confirmed_at: b.received_at,
         }
     }
 }

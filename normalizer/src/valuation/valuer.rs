@@ -1,23 +1,107 @@
-//! Per-account state between valuations: the latest balance per (source, asset), `seq` and the
-//! last status. Keyed by account, so an aggregator owning a set of accounts holds exactly their
-//! state.
+//! Per-account state between valuations: the latest balance per holding, the balances that
+//! cannot be mapped, the sources expected to report, `seq` and the last status. Keyed by
+//! account, so an aggregator owning a set of accounts holds exactly their state.
 
-use super::{digest, value_account, Holding, ValuationParams};
+use super::{digest, flags, value_account_with, AccountExtras, Holding, ValuationParams};
 use rust_decimal::Decimal;
-use schemas::{BalanceSnapshot, CollateralReport, CollateralStatus, ReferencePrice, Ts};
+use schemas::{
+    BalanceSnapshot, CollateralReport, CollateralStatus, MissingSource, ReferencePrice, SourceKind,
+    Ts, UnmappedHolding,
+};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-type HoldingKey = (String, String, Option<String>, Option<String>);
+/// (source, asset, network, venue code, sub-account, wallet).
+type HoldingKey = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// (source, venue code, sub-account, wallet).
+type UnmappedKey = (String, String, Option<String>, Option<String>);
+
+/// A balance the asset registry cannot map, as last confirmed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unmapped {
+    pub account: String,
+    pub source: String,
+    pub source_kind: SourceKind,
+    pub venue: String,
+    pub venue_asset: String,
+    pub sub_account: Option<String>,
+    pub wallet: Option<String>,
+    pub quantity: Decimal,
+    pub as_of: Ts,
+    pub confirmed_at: Ts,
+    pub reason: String,
+}
 
 #[derive(Clone, Debug, Default)]
 struct AccountState {
-    /// (source, asset, sub-account, wallet) -> the balance with the latest `as_of`. A venue
-    /// may hold one asset in several vaults or wallets (Fireblocks vaults, Kraken `.S` staked
-    /// balances): each is its own holding, summed with the others before tiering.
+    /// One row per holding, the latest confirmation wins. A venue may hold one asset in
+    /// several vaults or wallets (Fireblocks vaults, Kraken `.S` staked balances) or on
+    /// several networks (Fireblocks `USDC` and `USDC_POLYGON` in one vault): each is its own
+    /// holding, summed with the others before tiering.
     balances: BTreeMap<HoldingKey, Holding>,
+    unmapped: BTreeMap<UnmappedKey, Unmapped>,
+    /// Sources configured to report balances for this account: kind, and whether they have
+    /// confirmed anything yet (a balance, or a successful poll with no rows).
+    sources: BTreeMap<String, (SourceKind, bool)>,
     /// `seq` of the last report; 0 before the first.
     seq: u64,
     last_status: Option<CollateralStatus>,
+}
+
+impl AccountState {
+    fn delivered(&mut self, source: &str) {
+        if let Some((_, seen)) = self.sources.get_mut(source) {
+            *seen = true;
+        }
+    }
+
+    fn extras(&self, t: Ts, started: Option<Ts>, params: &ValuationParams) -> AccountExtras {
+        let max_age_us = |kind| params.max_balance_age_ms(kind).saturating_mul(1000);
+        let unmapped = self
+            .unmapped
+            .values()
+            .map(|u| UnmappedHolding {
+                source: u.source.clone(),
+                venue: u.venue.clone(),
+                venue_asset: u.venue_asset.clone(),
+                quantity: u.quantity,
+                as_of: u.as_of,
+                confirmed_at: u.confirmed_at,
+                stale: t.micros().saturating_sub(u.confirmed_at.micros())
+                    > max_age_us(u.source_kind),
+                reason: u.reason.clone(),
+            })
+            .collect();
+        let missing_sources = self
+            .sources
+            .iter()
+            .filter(|(_, (_, seen))| !seen)
+            .map(|(source, (kind, _))| {
+                let waited_us = started.map_or(0, |s| t.micros().saturating_sub(s.micros()));
+                MissingSource {
+                    source: source.clone(),
+                    source_kind: *kind,
+                    reason: if waited_us > max_age_us(*kind) {
+                        flags::NO_BALANCES
+                    } else {
+                        flags::AWAITING_BALANCES
+                    }
+                    .to_owned(),
+                }
+            })
+            .collect();
+        AccountExtras {
+            unmapped,
+            missing_sources,
+        }
+    }
 }
 
 /// Values every account it has seen at each as-of cut.
@@ -26,6 +110,8 @@ pub struct AccountValuer {
     params: ValuationParams,
     params_hash: String,
     accounts: BTreeMap<String, AccountState>,
+    /// The first time the valuer saw (a cut, a balance): sources are awaited from here.
+    started: Option<Ts>,
 }
 
 impl AccountValuer {
@@ -35,7 +121,55 @@ impl AccountValuer {
             params,
             params_hash,
             accounts: BTreeMap::new(),
+            started: None,
         }
+    }
+
+    /// Declares that `source` (of kind `kind`) reports balances for `account`: until it has
+    /// confirmed a first balance, or its staleness limit has passed since start, the account
+    /// is `DEGRADED` with `AWAITING_BALANCES` (never `MARGIN_CALL`); past the limit with
+    /// nothing, `NO_BALANCES`. The account is reported from the first cut on.
+    pub fn expect_source(&mut self, account: &str, source: &str, kind: SourceKind) {
+        self.accounts
+            .entry(account.to_owned())
+            .or_default()
+            .sources
+            .entry(source.to_owned())
+            .or_insert((kind, false));
+    }
+
+    /// A source confirmed its balances without a row to carry it (a successful poll of an
+    /// empty account): it is no longer awaited.
+    pub fn on_confirmed(&mut self, account: &str, source: &str, at: Ts) {
+        self.started.get_or_insert(at);
+        if let Some(state) = self.accounts.get_mut(account) {
+            state.delivered(source);
+        }
+    }
+
+    /// Records a balance whose venue code cannot be mapped: shown in the account's report,
+    /// counting 0, flag `UNMAPPED_ASSET`. The latest confirmation replaces the held row.
+    pub fn on_unmapped(&mut self, u: Unmapped) {
+        self.started.get_or_insert(u.confirmed_at);
+        let state = self.accounts.entry(u.account.clone()).or_default();
+        state.delivered(&u.source);
+        let key = (
+            u.source.clone(),
+            u.venue_asset.clone(),
+            u.sub_account.clone(),
+            u.wallet.clone(),
+        );
+        match state.unmapped.get(&key) {
+            Some(held) if held.confirmed_at > u.confirmed_at => {}
+            _ => {
+                state.unmapped.insert(key, u);
+            }
+        }
+    }
+
+    /// The unmapped balances held, in (account, source, code) order.
+    pub fn unmapped(&self) -> impl Iterator<Item = &Unmapped> {
+        self.accounts.values().flat_map(|s| s.unmapped.values())
     }
 
     pub fn params(&self) -> &ValuationParams {
@@ -56,25 +190,37 @@ impl AccountValuer {
         self.accounts.keys().map(String::as_str)
     }
 
-    /// Records the latest balance of (account, source, asset) — keyed per account so an
-    /// aggregator can own whole accounts. A snapshot older than the one held is ignored, so a
-    /// late delivery cannot roll a balance back; an equal `as_of` replaces (a correction).
+    /// Records the latest balance of a holding — keyed per account so an aggregator can own
+    /// whole accounts. "Latest" is the latest confirmation (`received_at`), not the venue's
+    /// last change: a snapshot confirmed before the one held is ignored, so a late delivery
+    /// cannot roll a balance back; an equal confirmation time replaces (a correction).
     pub fn on_balance(&mut self, b: &BalanceSnapshot) {
+        self.started.get_or_insert(b.received_at);
         let state = self.accounts.entry(b.account.clone()).or_default();
+        state.delivered(&b.source);
+        // The code mapped after all (a config alias added): its unmapped row goes.
+        state.unmapped.remove(&(
+            b.source.clone(),
+            b.venue_asset.clone(),
+            b.sub_account.clone(),
+            b.wallet.clone(),
+        ));
         let key = (
             b.source.clone(),
             b.asset.clone(),
+            b.network.clone(),
+            b.venue_asset.clone(),
             b.sub_account.clone(),
             b.wallet.clone(),
         );
         match state.balances.get(&key) {
-            Some(held) if held.as_of > b.as_of => {
+            Some(held) if held.confirmed_at > b.received_at => {
                 tracing::debug!(
                     account = %b.account,
                     source = %b.source,
                     asset = %b.asset,
-                    as_of = %b.as_of,
-                    held_as_of = %held.as_of,
+                    received_at = %b.received_at,
+                    held_confirmed_at = %held.confirmed_at,
                     "older balance ignored"
                 );
             }
@@ -98,14 +244,17 @@ impl AccountValuer {
             params,
             params_hash,
             accounts,
+            started,
         } = self;
         let state = accounts.get_mut(account)?;
         let last = state.last_status?;
         let holdings: Vec<Holding> = state.balances.values().cloned().collect();
-        let report = value_account(
+        let extras = state.extras(t, *started, params);
+        let report = value_account_with(
             account,
             t,
             &holdings,
+            &extras,
             prices,
             requirements.get(account).copied(),
             params,
@@ -135,20 +284,24 @@ impl AccountValuer {
             .chain(requirements.keys())
             .cloned()
             .collect();
+        let started = *self.started.get_or_insert(t);
         let AccountValuer {
             params,
             params_hash,
             accounts,
+            ..
         } = self;
         let mut reports = Vec::with_capacity(names.len());
         for name in names {
             let state = accounts.entry(name.clone()).or_default();
             let holdings: Vec<Holding> = state.balances.values().cloned().collect();
+            let extras = state.extras(t, Some(started), params);
             state.seq += 1;
-            let report = value_account(
+            let report = value_account_with(
                 &name,
                 t,
                 &holdings,
+                &extras,
                 prices,
                 requirements.get(&name).copied(),
                 params,

@@ -43,6 +43,7 @@ pub fn balance() -> BalanceSnapshot {
         wallet: None,
         asset: "BTC".into(),
         venue_asset: "XXBT".into(),
+        network: None,
         total: dec!(1.2500000000),
         available: dec!(1.0000000000),
         locked: dec!(0.2500000000),
@@ -131,6 +132,9 @@ pub fn collateral_report() -> CollateralReport {
                 quantity: dec!(100),
                 as_of: t("2026-11-24T11:00:01.000000Z"),
                 stale: false,
+                network: None,
+                venue_asset: "XXBT".into(),
+                confirmed_at: t("2026-11-24T11:00:01.500000Z"),
             }],
             price: Some(dec!(64003.25)),
             price_status: PriceStatus::Ok,
@@ -166,6 +170,21 @@ pub fn collateral_report() -> CollateralReport {
         method_version: "collateral-v1".into(),
         params_hash: "0f".repeat(32),
         input_digest: "b2".repeat(32),
+        unmapped: vec![UnmappedHolding {
+            source: "kraken-main".into(),
+            venue: "kraken".into(),
+            venue_asset: "ZZZDUST".into(),
+            quantity: dec!(12.5),
+            as_of: t("2026-11-24T11:00:01.000000Z"),
+            confirmed_at: t("2026-11-24T11:00:01.500000Z"),
+            stale: false,
+            reason: "unknown asset code \"ZZZDUST\" on kraken".into(),
+        }],
+        missing_sources: vec![MissingSource {
+            source: "fireblocks-main".into(),
+            source_kind: SourceKind::Custodian,
+            reason: "AWAITING_BALANCES".into(),
+        }],
     }
 }
 
