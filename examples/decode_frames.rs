@@ -94,6 +94,7 @@ fn main() {
         sources,
         account: None,
         source_kind: SourceKind::Exchange,
+        reports_balances: false,
     };
 
     println!(

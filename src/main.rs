@@ -1,5 +1,6 @@
 //! `collateral-tracker`: the binary of interface.md. With no command it runs the demo.
 
+mod assets_cmd;
 mod config;
 mod http;
 mod plan;
@@ -41,6 +42,17 @@ enum Command {
     },
     /// Validate a config: every error with its path, exit 2 if any.
     CheckConfig { path: PathBuf },
+    /// List or search the asset registry: canonical code, class, rank, name and every venue's
+    /// code (with its network). QUERY matches a code, a name or any venue's code.
+    Assets {
+        query: Option<String>,
+        /// Apply this config's `[assets]` (registry_file, extra, stablecoins, aliases).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve only the simulators of the config's `sim = true` streaming connectors (a load
     /// from another process than the tracker): prints `<connector id> <ws url>` per simulator.
     Sim {
@@ -168,6 +180,29 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
     match cli.command.unwrap_or(Command::Run(RunArgs::default())) {
+        Command::Assets {
+            query,
+            config,
+            json,
+        } => {
+            let assets_cfg = match config.as_deref() {
+                Some(p) => match load_config(Some(p)) {
+                    Ok((c, _)) => c.assets,
+                    Err(code) => return code,
+                },
+                None => Default::default(),
+            };
+            let mut errors = Vec::new();
+            let assets = plan::build_assets(&assets_cfg, &mut errors);
+            if !errors.is_empty() {
+                for e in errors {
+                    eprintln!("{e}");
+                }
+                return ExitCode::from(EXIT_USAGE);
+            }
+            print!("{}", assets_cmd::render(&assets, query.as_deref(), json));
+            ExitCode::SUCCESS
+        }
         Command::CheckConfig { path } => {
             let (cfg, name) = match load_config(Some(&path)) {
                 Ok(c) => c,

@@ -148,6 +148,9 @@ pub fn valuation_params(
     v
 }
 
+/// The start of the error of a pair no configured instrument prices (`replay` skips those).
+pub const UNPRICEABLE: &str = "no configured connector instrument prices";
+
 /// Validates `cfg` and builds the plan; every error found is returned, each with its path.
 pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
     let mut errors = Vec::new();
@@ -497,7 +500,7 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
         if sources.is_empty() {
             errors.push(ConfigError::new(
                 format!("reference.pairs[{k}]"),
-                format!("no configured connector instrument prices {pair}"),
+                format!("{UNPRICEABLE} {pair}"),
             ));
         }
         calculators.push(PairCalculator::new(params, sources));

@@ -83,18 +83,33 @@ fn synthesize(path: &Path) -> Result<Config, ReplayError> {
 }
 
 pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), ReplayError> {
-    let cfg = match cfg {
+    let mut cfg = match cfg {
         Some(c) => c,
         None => synthesize(path)?,
     };
-    let mut plan = match plan::build(&cfg) {
-        Ok(p) => p,
-        Err(errors) if cfg.connectors.is_empty() => {
-            // An empty or foreign capture: nothing to replay is not a config error.
-            let _ = errors;
-            return Ok(());
+    let mut plan = loop {
+        match plan::build(&cfg) {
+            Ok(p) => break p,
+            Err(errors) if cfg.connectors.is_empty() => {
+                // An empty or foreign capture: nothing to replay is not a config error.
+                let _ = errors;
+                return Ok(());
+            }
+            Err(errors) => {
+                // A pair nothing in the capture (or the config) can price is reported and
+                // skipped: every price tick and balance still comes out. Skipping one may leave
+                // another unpriceable (a conversion through it), hence the loop.
+                let unpriceable = unpriceable_pairs(&cfg, &errors);
+                if unpriceable.is_empty() || unpriceable.len() < errors.len() {
+                    return Err(ReplayError::Config(errors));
+                }
+                for (pair, message) in &unpriceable {
+                    eprintln!("replay: pair {pair} skipped: {message}");
+                    cfg.reference.pairs.retain(|p| p != pair);
+                    cfg.reference.params.remove(pair);
+                }
+            }
         }
-        Err(errors) => return Err(ReplayError::Config(errors)),
     };
     let index: HashMap<&str, usize> = plan
         .connectors
@@ -223,6 +238,27 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         );
     }
     Ok(())
+}
+
+/// The pairs of `errors` that failed only because no configured instrument prices them:
+/// `(pair, message)`. Empty when any error is of another kind.
+fn unpriceable_pairs(cfg: &Config, errors: &[ConfigError]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in errors {
+        let pair = e
+            .path
+            .strip_prefix("reference.pairs[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .and_then(|k| k.parse::<usize>().ok())
+            .and_then(|k| cfg.reference.pairs.get(k));
+        match pair {
+            Some(p) if e.message.starts_with(plan::UNPRICEABLE) => {
+                out.push((p.clone(), e.message.clone()))
+            }
+            _ => return Vec::new(),
+        }
+    }
+    out
 }
 
 /// Bytes collected before a write to stdout.

@@ -159,14 +159,37 @@ fn metrics_text(
     m.family(
         "collateral_unmapped_assets_total",
         "counter",
-        "Balances refused for an unknown asset code.",
+        "Balances whose asset code cannot be mapped (shown in the report, counted 0).",
         &[(String::new(), core.unmapped_assets)],
     );
     m.family(
         "collateral_inconsistent_balances_total",
         "counter",
-        "Balances refused because total != available + locked.",
+        "Balances whose parts did not add up to the total, published reconciled (available never above the venue's own figure).",
         &[(String::new(), core.inconsistent_balances)],
+    );
+    let label = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    let unmapped: Vec<(String, u64)> = summary
+        .reports()
+        .flat_map(|r| {
+            r.unmapped.iter().map(move |u| {
+                (
+                    format!(
+                        "account=\"{}\",source=\"{}\",venue_asset=\"{}\"",
+                        r.account,
+                        u.source,
+                        label(&u.venue_asset)
+                    ),
+                    1,
+                )
+            })
+        })
+        .collect();
+    m.family(
+        "collateral_unmapped_holdings",
+        "gauge",
+        "Balances shown in a report but not valued: their asset code cannot be mapped (1 per holding).",
+        &unmapped,
     );
     if let Some(k) = kafka {
         m.family(

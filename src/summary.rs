@@ -60,6 +60,11 @@ impl Summary {
         }
     }
 
+    /// The latest report of every account.
+    pub fn reports(&self) -> impl Iterator<Item = &schemas::CollateralReport> {
+        self.reports.values()
+    }
+
     /// Every stream and whether it is LIVE.
     pub fn feed_states(&self) -> impl Iterator<Item = (&str, bool)> {
         self.feeds
@@ -145,6 +150,22 @@ impl Summary {
                     show(r.coverage),
                     notes.join(", ")
                 ));
+                // Nothing held silently vanishes: codes the registry cannot map, and sources
+                // still awaited, are named under their account.
+                for u in &r.unmapped {
+                    out.push_str(&format!(
+                        "{:<10}   unmapped {} {} {} (counted 0)\n",
+                        "", u.source, u.venue_asset, u.quantity
+                    ));
+                }
+                for m in &r.missing_sources {
+                    out.push_str(&format!(
+                        "{:<10}   {} {}\n",
+                        "",
+                        m.reason.to_lowercase().replace('_', " "),
+                        m.source
+                    ));
+                }
             }
         }
         // One compact line of feed health per connector: streams live / streams known.

@@ -260,6 +260,7 @@ fn bench(c: &mut Criterion) {
         wallet: None,
         asset: "BTC".into(),
         venue_asset: "XXBT".into(),
+        network: None,
         total: Decimal::new(12_500_000_000, 10),
         available: Decimal::new(12_500_000_000, 10),
         locked: Decimal::ZERO,
