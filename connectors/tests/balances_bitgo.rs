@@ -121,8 +121,11 @@ fn wallet_balances_total_available_locked() {
     assert_eq!(b[1].locked, Some(Decimal::ZERO));
     assert_eq!(b[2].venue_asset, "eth:usdc");
     assert_eq!(b[2].total.to_string(), "2500000.000000");
-    // spendable > total: not BitGo's definition of a consistent split, so no split at all.
-    assert_eq!((b[2].available, b[2].locked), (None, None));
+    // spendable above total: available clamped to total (never above either figure).
+    assert_eq!(
+        (b[2].available, b[2].locked),
+        (Some(dec!(2500000.000000)), Some(Decimal::ZERO))
+    );
     // A test coin keeps its own code (no alias): never valued as BTC.
     assert_eq!(b[3].venue_asset, "tbtc");
     assert_eq!(b[3].total, dec!(1));
@@ -131,6 +134,76 @@ fn wallet_balances_total_available_locked() {
         .iter()
         .all(|(c, _)| !c.starts_with('t') || *c == "trx" || c.starts_with("trx:")));
     assert_eq!(b[4].total, Decimal::ZERO);
+}
+
+#[test]
+fn held_and_incoming_funds_are_never_available() {
+    // CONSTRUCTED in the documented shape. btc: 1.2 BTC balance, 1.0 confirmed (0.2 incoming,
+    // unconfirmed), 0.7 spendable (0.3 held: a pending withdrawal, policy hold or lock).
+    // eth: an unconfirmed outgoing spend (balance below confirmed): the lower figure is total.
+    let body = r#"{"balances":[
+        {"coin":"btc","balanceString":"120000000","confirmedBalanceString":"100000000","spendableBalanceString":"70000000"},
+        {"coin":"eth","balanceString":"1000000000000000000","confirmedBalanceString":"1500000000000000000","spendableBalanceString":"1000000000000000000"},
+        {"coin":"sol","balanceString":"5000000000","confirmedBalanceString":"5000000000"},
+        {"coin":"ltc","balanceString":"100","confirmedBalanceString":"100","spendableBalanceString":"-5"}
+    ]}"#;
+    let b = collect(parse::parse_wallet_balances, body).unwrap();
+    assert_eq!(b[0].total.to_string(), "1.00000000");
+    assert_eq!(b[0].pending.unwrap().to_string(), "0.20000000");
+    assert_eq!(b[0].available.unwrap().to_string(), "0.70000000");
+    assert_eq!(b[0].locked.unwrap().to_string(), "0.30000000");
+    assert_eq!(b[1].total, dec!(1));
+    assert_eq!(b[1].pending, Some(Decimal::ZERO));
+    assert_eq!(
+        (b[1].available, b[1].locked),
+        (Some(dec!(1)), Some(Decimal::ZERO))
+    );
+    // No spendable figure: nothing says what is free, both None (all locked downstream).
+    assert_eq!(
+        (b[2].total, b[2].available, b[2].locked),
+        (dec!(5), None, None)
+    );
+    // A negative spendable: nothing free.
+    assert_eq!(
+        (b[3].available, b[3].locked),
+        (Some(Decimal::ZERO), Some(b[3].total))
+    );
+    for x in &b {
+        assert_eq!(x.as_of, None);
+        if let (Some(a), Some(l)) = (x.available, x.locked) {
+            assert_eq!(a + l, x.total);
+        }
+    }
+}
+
+/// CONSTRUCTED single wallet (`GET /api/v2/{coin}/wallet/{id}`) in the shape BitGo documents,
+/// with the `tokens` map an ETH wallet carries: every token is its own row, its own code.
+#[test]
+fn tokens_in_a_wallet_are_rows_of_their_own() {
+    let body = r#"{"id":"62b0a0f4c3a1d80007a1b2c3","coin":"eth","label":"Ops ETH","balanceString":"2000000000000000000","confirmedBalanceString":"2000000000000000000","spendableBalanceString":"1500000000000000000",
+        "tokens":{"eth:usdc":{"balanceString":"1000000000","confirmedBalanceString":"1000000000","spendableBalanceString":"900000000","transferCount":3},
+                  "eth:usdt":{"balanceString":"1","confirmedBalanceString":"1","spendableBalanceString":"1","transferCount":1},
+                  "eth:zzzunknown":{"balanceString":"42","confirmedBalanceString":"0","spendableBalanceString":"0","transferCount":0}}}"#;
+    let b = collect(parse::parse_wallet, body).unwrap();
+    let codes: Vec<&str> = b.iter().map(|x| x.venue_asset.as_ref()).collect();
+    assert_eq!(codes, ["eth", "eth:usdc", "eth:usdt", "eth:zzzunknown"]);
+    assert!(b
+        .iter()
+        .all(|x| x.wallet.as_deref() == Some("62b0a0f4c3a1d80007a1b2c3")));
+    assert_eq!(
+        (b[0].total, b[0].available, b[0].locked),
+        (dec!(2), Some(dec!(1.5)), Some(dec!(0.5)))
+    );
+    assert_eq!(b[1].total.to_string(), "1000.000000");
+    assert_eq!(b[1].locked.unwrap().to_string(), "100.000000");
+    // Dust: one base unit of USDT.
+    assert_eq!(b[2].total.to_string(), "0.000001");
+    // Unknown token, all unconfirmed: pending in base units, settled total 0.
+    assert_eq!((b[3].total, b[3].pending), (Decimal::ZERO, Some(dec!(42))));
+    // In the enterprise list a token already listed as a coin is not counted twice.
+    let list = r#"{"balances":[{"coin":"eth","balanceString":"1","tokens":{"eth:usdc":{"balanceString":"5"}}},{"coin":"eth:usdc","balanceString":"5"}]}"#;
+    let b = collect(parse::parse_wallet_balances, list).unwrap();
+    assert_eq!(b.len(), 2);
 }
 
 #[test]
@@ -161,16 +234,24 @@ fn base_units_edge_cases() {
     for bad in ["", "-", "1.5", "1e5", " 1", "0x10", "+1"] {
         assert!(parse::base_units("btc", "f", bad).is_err(), "{bad:?}");
     }
-    // An unknown coin is refused, never guessed.
+    // An unknown coin's decimals are never guessed...
     assert!(matches!(
         parse::base_units("xyz", "f", "1"),
         Err(ParseError::Unknown { .. })
     ));
-    assert!(parse::parse_wallet_balances(
-        r#"{"balances":[{"coin":"xyz","balanceString":"1"}]}"#,
-        &mut |_| {}
+    // ...but its row is not dropped either: own code, base units unscaled (the registry knows
+    // no such code, so it is flagged, never valued).
+    let b = collect(
+        parse::parse_wallet_balances,
+        r#"{"balances":[{"coin":"xyz","balanceString":"1"},{"coin":"btc","balanceString":"1"}]}"#,
     )
-    .is_err());
+    .unwrap();
+    assert_eq!(b.len(), 2);
+    assert_eq!((b[0].venue_asset.as_ref(), b[0].total), ("xyz", dec!(1)));
+    assert!(BitGo
+        .asset_aliases()
+        .iter()
+        .all(|(c, _)| bitgo::coins::decimals(c).is_some()));
 }
 
 #[test]
@@ -232,10 +313,29 @@ fn simulator_checks_token_hmac_and_timestamp() {
     let ok = BitGoRestSim.handle(&sim_request(&creds, now), &ctx);
     assert_eq!(ok.status, 200, "{}", ok.body);
     let b = collect(parse::parse_wallet_balances, &ok.body).unwrap();
+    assert_eq!(b.len(), bitgo::sim::SIM_BALANCES.len());
     assert_eq!(b[1].total.to_string(), "4200000.000000000000000000");
     for x in &b {
         assert_eq!(x.available.unwrap() + x.locked.unwrap(), x.total);
     }
+    // What the demo shows (see the sim's doc).
+    let row = |c: &str| b.iter().find(|x| x.venue_asset == c).unwrap();
+    assert_eq!(
+        (row("btc").total, row("btc").available, row("btc").locked),
+        (dec!(12.5), Some(dec!(12)), Some(dec!(0.5)))
+    );
+    assert_eq!(
+        (row("xrp").available, row("xrp").locked),
+        (Some(dec!(990)), Some(dec!(10)))
+    );
+    let t = row("tbtc");
+    assert_eq!(
+        (t.total, t.pending, t.available),
+        (dec!(1), Some(dec!(0.5)), Some(dec!(1)))
+    );
+    assert_eq!(row("ltc").total.to_string(), "0.00000546");
+    assert_eq!(row("doge").total, Decimal::ZERO);
+    assert_eq!(row("eth:zzzunknown").total, dec!(1000000));
 
     let unauthorized = |resp: connectors::sim::rest::SimHttpResponse| {
         assert_eq!(resp.status, 401, "{}", resp.body);

@@ -69,7 +69,9 @@ fn signature_matches_an_independent_vector() {
         .is_err());
 }
 
-/// The real docs example: exact decimals; withdrawable + holds != amount, so no split.
+/// The real docs example: exact decimals. Its figures are placeholders that do not add up
+/// (withdrawable 109.42 = amount while 2 are on hold): available is the smaller of
+/// withdrawable and amount - holds, so the 2 held stay locked.
 #[test]
 fn docs_example_balances() {
     let body = include_str!(
@@ -81,7 +83,10 @@ fn docs_example_balances() {
     assert_eq!(b[0].venue_asset, "BTC");
     assert_eq!(b[0].total, dec!(109.42));
     assert_eq!(b[0].total.to_string(), "109.42");
-    assert_eq!((b[0].available, b[0].locked), (None, None));
+    assert_eq!(b[0].available.unwrap().to_string(), "107.42");
+    assert_eq!(b[0].locked.unwrap().to_string(), "2.00");
+    assert_eq!(b[0].pending, None);
+    assert_eq!(b[0].as_of, None);
 }
 
 #[test]
@@ -95,7 +100,8 @@ fn portfolio_list_gives_the_cursor_and_fields_add_up() {
         collect(r#"{"portfolios":[]}"#),
         Err(ParseError::Venue { .. })
     ));
-    // CONSTRUCTED: amounts that add up give the split; "" is None.
+    // CONSTRUCTED: amounts that add up give the split; "" is None (withdrawable alone then
+    // says what is free).
     let (b, _) = collect(r#"{"balances":[{"symbol":"ETH","amount":"10.5","holds":"0.25","withdrawable_amount":"10.25"},{"symbol":"USDC","amount":"7","holds":"","withdrawable_amount":"7"}]}"#).unwrap();
     assert_eq!(
         (b[0].total, b[0].available, b[0].locked),
@@ -104,8 +110,54 @@ fn portfolio_list_gives_the_cursor_and_fields_add_up() {
     assert_eq!(b[0].available.unwrap().to_string(), "10.25");
     assert_eq!(
         (b[1].total, b[1].available, b[1].locked),
-        (dec!(7), None, None)
+        (dec!(7), Some(dec!(7)), Some(dec!(0)))
     );
+}
+
+/// CONSTRUCTED in the documented shape, one rule per row.
+#[test]
+fn held_staked_and_reserved_funds_are_never_available() {
+    let (b, _) = collect(r#"{"balances":[
+        {"symbol":"ETH","amount":"100","holds":"5","withdrawable_amount":"63","bonded_amount":"32","unbonding_amount":"0"},
+        {"symbol":"SOL","amount":"100","holds":"1","bonded_amount":"50","unbonding_amount":"10","reserved_amount":"0.5","unvested_amount":"2"},
+        {"symbol":"XRP","amount":"20","holds":"0","withdrawable_amount":"30"},
+        {"symbol":"BTC","amount":"1"},
+        {"symbol":"DOGE","amount":"0.00000001","holds":"0","withdrawable_amount":"0.00000001"},
+        {"symbol":"USDC","amount":"0","holds":"0","withdrawable_amount":"0"},
+        {"symbol":"ZZZUNKNOWN","amount":"3","holds":"4","withdrawable_amount":"3"}
+    ],"type":"TRADING_BALANCES"}"#)
+    .unwrap();
+    let codes: Vec<&str> = b.iter().map(|x| x.venue_asset.as_ref()).collect();
+    assert_eq!(
+        codes,
+        ["ETH", "SOL", "XRP", "BTC", "DOGE", "USDC", "ZZZUNKNOWN"]
+    );
+    let al = |i: usize| {
+        (
+            b[i].available.map(|d| d.to_string()),
+            b[i].locked.map(|d| d.to_string()),
+        )
+    };
+    // Prime's own withdrawable 63 (staked 32 and holds 5 outside it).
+    assert_eq!(al(0), (Some("63".into()), Some("37".into())));
+    // No withdrawable: every held figure comes off amount.
+    assert_eq!(al(1), (Some("36.5".into()), Some("63.5".into())));
+    // Withdrawable above amount: clamped.
+    assert_eq!(al(2), (Some("20".into()), Some("0".into())));
+    // A total only: nothing says what is free.
+    assert_eq!(al(3), (None, None));
+    assert_eq!(
+        al(4),
+        (Some("0.00000001".into()), Some("0.00000000".into()))
+    );
+    assert_eq!(al(5), (Some("0".into()), Some("0".into())));
+    // Holds above amount: nothing free, never negative.
+    assert_eq!(al(6), (Some("0".into()), Some("3".into())));
+    for x in &b {
+        if let (Some(a), Some(l)) = (x.available, x.locked) {
+            assert_eq!(a + l, x.total);
+        }
+    }
 }
 
 #[test]
@@ -159,12 +211,23 @@ fn simulator_checks_key_passphrase_timestamp_and_signature() {
     assert_eq!(ok.status, 200, "{}", ok.body);
     let (b, next) = collect(&ok.body).unwrap();
     assert_eq!(next, None);
-    assert_eq!(b.len(), 3);
+    assert_eq!(b.len(), sim::SIM_BALANCES.len());
     for x in &b {
         assert_eq!(x.available.unwrap() + x.locked.unwrap(), x.total);
     }
     assert_eq!(b[0].total.to_string(), "42.5");
-    assert!(b.iter().all(|x| x.total > Decimal::ZERO));
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(40)), Some(dec!(2.5)))
+    );
+    assert_eq!(
+        (b[1].available, b[1].locked),
+        (Some(dec!(1218.125)), Some(dec!(32)))
+    );
+    assert_eq!(b[3].total.to_string(), "0.00000001");
+    assert_eq!(b[4].total, Decimal::ZERO);
+    assert_eq!(b[5].venue_asset, "ZZZUNKNOWN");
+    assert!(b.iter().all(|x| x.total >= Decimal::ZERO));
 
     let refused = |r: SimHttpResponse| {
         assert_eq!(r.status, 401, "{}", r.body);

@@ -156,13 +156,15 @@ fn parses_the_openapi_examples_exactly() {
     assert_eq!(b[0].venue_asset, "ETH");
     assert_eq!(b[0].sub_account.as_deref(), Some("0"));
     assert_eq!(b[0].wallet, None);
-    assert_eq!(b[0].total, dec!(10.5));
-    assert_eq!(b[0].total.to_string(), "10.5");
+    // Fireblocks' total 10.5 includes the 0.5 incoming deposit still confirming (`pending`):
+    // it is `pending`, outside the record's total. lockedAmount 0.5 (outgoing, unpublished)
+    // and frozen 0.5 are held: locked 1. available is Fireblocks' own 9.
+    assert_eq!(b[0].total.to_string(), "10.0");
     assert_eq!(b[0].available.unwrap().to_string(), "9");
+    assert_eq!(b[0].locked.unwrap().to_string(), "1.0");
     assert_eq!(b[0].pending.unwrap().to_string(), "0.5");
-    // locked is left to total - available = pending + lockedAmount + frozen (1.5 here).
-    assert_eq!(b[0].locked, None);
-    assert_eq!(b[0].total - b[0].available.unwrap(), dec!(1.5));
+    assert_eq!(b[0].available.unwrap() + b[0].locked.unwrap(), b[0].total);
+    assert_eq!(b[0].as_of, None);
 }
 
 #[test]
@@ -187,7 +189,10 @@ fn empty_and_null_fields_are_none_and_last_page_has_no_cursor() {
     let (b, next) = parse(body).unwrap();
     assert_eq!(next, None);
     assert_eq!(b[0].total.to_string(), "1.00000001");
+    // No `available` and no `pending`: nothing says what is free, so both stay None (the
+    // normalizer then counts it all as locked), never available = total.
     assert_eq!(b[0].available, None);
+    assert_eq!(b[0].locked, None);
     assert_eq!(b[0].pending, None);
     // Deprecated `balance` stands in for a missing `total`.
     let (b, _) =
@@ -268,12 +273,43 @@ fn sim_serves_every_page_to_a_signed_client() {
             None => break,
         }
     }
-    let rows: usize = fb::sim::SIM_VAULTS.iter().map(|v| v.2.len()).sum();
-    assert_eq!(all.len(), rows);
-    for b in &all {
-        let parts = b.available.unwrap() + b.pending.unwrap();
-        assert!(parts <= b.total, "{b:?}");
+    let rows: Vec<_> = fb::sim::SIM_VAULTS
+        .iter()
+        .flat_map(|(id, _, assets)| assets.iter().map(move |a| (*id, a)))
+        .collect();
+    assert_eq!(all.len(), rows.len());
+    for (b, (vault, (code, total, available, pending, _, _))) in all.iter().zip(&rows) {
+        assert_eq!(b.sub_account.as_deref(), Some(*vault));
+        assert_eq!(b.venue_asset, *code);
+        let (a, l, p) = (b.available.unwrap(), b.locked.unwrap(), b.pending.unwrap());
+        assert_eq!(a + l, b.total, "{b:?}");
+        assert_eq!(b.total + p, total.parse().unwrap(), "{b:?}");
+        assert_eq!(a, available.parse().unwrap(), "{b:?}");
+        assert_eq!(p, pending.parse().unwrap(), "{b:?}");
     }
+    // What the demo now shows (see the sim's doc): both USDC networks, kept apart.
+    let find = |v: &str, c: &str| {
+        all.iter()
+            .find(|b| b.sub_account.as_deref() == Some(v) && b.venue_asset == c)
+            .unwrap()
+    };
+    assert_eq!(find("1", "USDC").total, dec!(750000.5));
+    let poly = find("1", "USDC_POLYGON");
+    assert_eq!(
+        (poly.total, poly.available, poly.locked),
+        (dec!(250000), Some(dec!(240000)), Some(dec!(10000)))
+    );
+    assert_eq!(find("1", "ZZZ_UNKNOWN_TOKEN").total, dec!(1000));
+    assert_eq!(find("3", "BTC").total.to_string(), "0.00000546");
+    assert_eq!(find("3", "XRP").total, dec!(0));
+    let eth = find("0", "ETH");
+    assert_eq!(eth.total.to_string(), "3199.123456789012345678");
+    assert_eq!(eth.pending, Some(dec!(1)));
+    let cold = find("2", "BTC");
+    assert_eq!(
+        (cold.available, cold.locked),
+        (Some(dec!(999.5)), Some(dec!(0.5)))
+    );
 }
 
 #[test]
@@ -376,5 +412,142 @@ fn aliases_target_canonical_assets_only() {
             ["USDT", "USDC", "BNB", "ATOM", "BTC", "ETH"].contains(canonical),
             "{code}"
         );
+    }
+}
+
+// ---- held funds, networks, codes (CONSTRUCTED bodies in the OpenAPI `VaultAccountsPagedResponse`
+// shape, every field name from the spec; values chosen to exercise one rule each) ----
+
+/// One vault, as a Fireblocks workspace shows it: USDC on Ethereum and on Polygon side by side,
+/// a testnet id, an id no registry knows, dust and a zero row.
+const ONE_VAULT_MANY_IDS: &str = r#"{"accounts":[{"id":"12","name":"Ops","hiddenOnUI":false,"autoFuel":false,"assets":[
+{"id":"USDC","total":"1500.25","balance":"1500.25","available":"1500.25","pending":"0","frozen":"0","lockedAmount":"0","blockHeight":"19911062","blockHash":""},
+{"id":"USDC_POLYGON","total":"320.5","balance":"320.5","available":"300","pending":"0","frozen":"0","lockedAmount":"20.5","blockHeight":"55000000","blockHash":""},
+{"id":"BTC_TEST","total":"0.0421","balance":"0.0421","available":"0.0421","pending":"0","frozen":"0","lockedAmount":"0","blockHeight":"2500000","blockHash":""},
+{"id":"ZZZ_UNKNOWN_TOKEN","total":"7","balance":"7","available":"7","pending":"0","frozen":"0","lockedAmount":"0","blockHeight":"-1","blockHash":""},
+{"id":"ETH","total":"0.000000000000000001","balance":"0.000000000000000001","available":"0.000000000000000001","pending":"0","frozen":"0","lockedAmount":"0","blockHeight":"-1","blockHash":""},
+{"id":"SOL","total":"0","balance":"0","available":"0","pending":"0","frozen":"0","lockedAmount":"0","blockHeight":"-1","blockHash":""}
+]}],"paging":{}}"#;
+
+#[test]
+fn every_id_passes_through_unchanged_and_both_usdc_networks_are_kept() {
+    let (b, next) = parse(ONE_VAULT_MANY_IDS).unwrap();
+    assert_eq!(next, None);
+    let codes: Vec<&str> = b.iter().map(|b| b.venue_asset.as_ref()).collect();
+    assert_eq!(
+        codes,
+        [
+            "USDC",
+            "USDC_POLYGON",
+            "BTC_TEST",
+            "ZZZ_UNKNOWN_TOKEN",
+            "ETH",
+            "SOL"
+        ]
+    );
+    assert!(b.iter().all(|b| b.sub_account.as_deref() == Some("12")));
+    assert_eq!(b[0].total.to_string(), "1500.25");
+    assert_eq!(b[0].available.unwrap().to_string(), "1500.25");
+    assert_eq!(b[0].locked.unwrap().to_string(), "0.00");
+    // A withdrawal not yet published on Polygon: 20.5 held.
+    assert_eq!(b[1].total.to_string(), "320.5");
+    assert_eq!(b[1].available.unwrap().to_string(), "300");
+    assert_eq!(b[1].locked.unwrap().to_string(), "20.5");
+    assert_eq!(b[2].total.to_string(), "0.0421");
+    assert_eq!(b[3].total.to_string(), "7");
+    // Dust to the wei and a zero row are rows like any other.
+    assert_eq!(b[4].total.to_string(), "0.000000000000000001");
+    assert_eq!(b[4].available.unwrap().to_string(), "0.000000000000000001");
+    assert_eq!(b[5].total.to_string(), "0");
+    assert_eq!(
+        (b[5].available, b[5].locked),
+        (Some(dec!(0)), Some(dec!(0)))
+    );
+    for r in &b {
+        assert_eq!(r.available.unwrap() + r.locked.unwrap(), r.total);
+        assert_eq!(r.as_of, None);
+    }
+}
+
+#[test]
+fn a_dormant_vault_is_a_row_with_no_venue_time() {
+    // Fireblocks gives a block height, never a time: `as_of` stays None and the normalizer
+    // judges freshness by when our poll got the answer, so an old vault is not stale.
+    let body = r#"{"accounts":[{"id":"40","name":"Dormant","hiddenOnUI":true,"assets":[{"id":"BTC","total":"12","balance":"12","available":"12","pending":"0","frozen":"0","lockedAmount":"0","blockHeight":"700000","blockHash":"00000000000000000002"}]}],"paging":{}}"#;
+    let (b, _) = parse(body).unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].as_of, None);
+    assert_eq!(b[0].total, dec!(12));
+    assert_eq!(b[0].available, Some(dec!(12)));
+}
+
+#[test]
+fn pending_frozen_locked_and_staked_are_never_available() {
+    // total 100 = available 60 + pending 10 + lockedAmount 20 + frozen 10; staked 5 on top
+    // (deprecated field, DOT raw-signing staking) is kept out of available as well.
+    let body = r#"{"accounts":[{"id":"5","assets":[{"id":"DOT","total":"100","available":"60","pending":"10","frozen":"10","lockedAmount":"20","staked":"5"}]}]}"#;
+    let (b, _) = parse(body).unwrap();
+    assert_eq!(b[0].total, dec!(90));
+    assert_eq!(b[0].pending, Some(dec!(10)));
+    // min(available 60, 100 - 10 - 20 - 10 - 5 = 55).
+    assert_eq!(b[0].available, Some(dec!(55)));
+    assert_eq!(b[0].locked, Some(dec!(35)));
+}
+
+#[test]
+fn inconsistent_parts_reconcile_conservatively_and_exactly() {
+    for (body, total, available, locked, pending) in [
+        // available above what the parts allow: capped by them (100 - 0 - 30 - 0 = 70).
+        (
+            r#"{"id":"BTC","total":"100","available":"95","pending":"0","frozen":"0","lockedAmount":"30"}"#,
+            "100",
+            "70",
+            "30",
+            "0",
+        ),
+        // available above total: clamped to the settled total.
+        (
+            r#"{"id":"BTC","total":"1","available":"2"}"#,
+            "1",
+            "1",
+            "0",
+            "-",
+        ),
+        // negative available: 0 free.
+        (
+            r#"{"id":"BTC","total":"1","available":"-0.5"}"#,
+            "1",
+            "0",
+            "1",
+            "-",
+        ),
+        // pending beyond total: clamped to total, nothing settled.
+        (
+            r#"{"id":"BTC","total":"1","available":"0","pending":"3","frozen":"0","lockedAmount":"0"}"#,
+            "0",
+            "0",
+            "0",
+            "1",
+        ),
+        // no `available` but every part: derived from the parts.
+        (
+            r#"{"id":"BTC","total":"10","pending":"1","frozen":"2","lockedAmount":"3"}"#,
+            "9",
+            "4",
+            "5",
+            "1",
+        ),
+    ] {
+        let (b, _) = parse(&format!(
+            r#"{{"accounts":[{{"id":"0","assets":[{body}]}}]}}"#
+        ))
+        .unwrap();
+        let r = &b[0];
+        let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        assert_eq!(r.total, d(total), "{body}");
+        assert_eq!(r.available, Some(d(available)), "{body}");
+        assert_eq!(r.locked, Some(d(locked)), "{body}");
+        assert_eq!(r.pending, (pending != "-").then(|| d(pending)), "{body}");
+        assert_eq!(r.available.unwrap() + r.locked.unwrap(), r.total, "{body}");
     }
 }

@@ -175,7 +175,7 @@ fn parses_the_spec_examples_exactly() {
     assert_eq!(b[0].total.to_string(), "7.00008214");
     assert_eq!(b[0].available, Some(dec!(7.00008214)));
 
-    // No lockedAmount: locked stays None, total = available.
+    // No lockedAmount: nothing held, locked 0, total = available (the provider's own split).
     let (b, _) = parse(
         &fixture("openapi_example_balances_bucketCurrency.json"),
         Some("b::A1234,B5:"),
@@ -183,7 +183,9 @@ fn parses_the_spec_examples_exactly() {
     .unwrap();
     assert_eq!(b[0].venue_asset, "f0844d82-7097-4521-95bc-d843724a893e");
     assert_eq!(b[0].total.to_string(), "95.03");
-    assert_eq!(b[0].locked, None);
+    assert_eq!(b[0].available.map(|a| a.to_string()), Some("95.03".into()));
+    assert_eq!(b[0].locked.map(|l| l.to_string()), Some("0".into()));
+    assert_eq!(b[0].as_of, None);
 }
 
 #[test]
@@ -204,7 +206,8 @@ fn walk_moves_from_accounts_to_balances_to_the_next_account() {
         "120.123456789012345678"
     );
     assert_eq!(b[0].locked, Some(dec!(2)));
-    assert_eq!(b[1].locked, None, "\"\" is None");
+    // "" is no lockedAmount: 0 held.
+    assert_eq!(b[1].locked, Some(dec!(0)));
     assert_eq!(
         b[1].total,
         dec!(10),
@@ -312,10 +315,24 @@ fn sim_serves_the_whole_walk_to_a_signed_client() {
             None => break,
         }
     }
-    assert_eq!(all.len(), 5);
+    let rows: usize = connectors::custodians::fireblocks_network_link::sim::SIM_ACCOUNTS
+        .iter()
+        .map(|a| a.3.len())
+        .sum();
+    assert_eq!(all.len(), rows);
     for b in &all {
-        assert_eq!(b.total, b.available.unwrap() + b.locked.unwrap_or_default());
+        assert_eq!(b.total, b.available.unwrap() + b.locked.unwrap());
     }
+    // What the demo shows: the token by assetId (unchanged), dust, a zero row.
+    assert!(all
+        .iter()
+        .any(|b| b.venue_asset == "f0844d82-7097-4521-95bc-d843724a893e" && b.total == dec!(1500)));
+    assert!(all
+        .iter()
+        .any(|b| b.venue_asset == "BTC" && b.total.to_string() == "0.00000546"));
+    assert!(all
+        .iter()
+        .any(|b| b.venue_asset == "ETH" && b.total.is_zero()));
     let eur = all.iter().find(|b| b.venue_asset == "EUR").unwrap();
     assert_eq!(eur.sub_account.as_deref(), Some("sub-fiat"));
     assert_eq!(eur.total.to_string(), "251000.5");

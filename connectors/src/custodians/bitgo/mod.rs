@@ -5,6 +5,8 @@
 //! one request however many wallets there are; the per-coin wallet list would cost one request
 //! per coin and page). Amounts are integer strings in base units (`balanceString`,
 //! `spendableBalanceString`), converted exactly with the coin's decimals ([`coins`]).
+//! Which field means what (pending incoming, held, no balance time) and the held-funds rule:
+//! [`parse`]'s module header.
 //!
 //! Auth (<https://developers.bitgo.com/docs/hmac>, `@bitgo/sdk-hmac` `calculateRequestHeaders`,
 //! auth version 2): the access token (`api_key`) never travels; the request carries

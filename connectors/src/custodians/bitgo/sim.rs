@@ -11,8 +11,16 @@ pub struct BitGoRestSim;
 /// holds requests to the same window (and refuses any from the future beyond 1 s of skew).
 pub const WINDOW_MS: i64 = 5 * 60 * 1000;
 
-/// Simulated enterprise totals, in BitGo's coin codes and base units. ETH carries a 25-digit
-/// wei amount (beyond u64) on purpose.
+/// Simulated enterprise totals, `(coin, balanceString, confirmedBalanceString,
+/// spendableBalanceString)` in BitGo's coin codes and base units. ETH carries a 25-digit wei
+/// amount (beyond u64) on purpose.
+///
+/// What a real enterprise shows and the sim reproduces: unspendable funds (btc: 0.5 BTC of
+/// pending withdrawals / unconfirmed change; xrp: the 10 XRP account reserve; sol: stake), an
+/// incoming deposit still confirming (tbtc, a testnet coin: 0.5 tBTC above confirmed), dust
+/// (ltc: 546 litoshi), a zero row (doge) and a token no registry knows (`eth:zzzunknown`,
+/// emitted in base units). `GET /api/v2/wallet/balances` totals per coin and carries no time,
+/// so there is no dormant wallet to show: every row is as fresh as the poll.
 pub const SIM_BALANCES: &[(&str, &str, &str, &str)] = &[
     ("btc", "1250000000", "1250000000", "1200000000"),
     (
@@ -28,6 +36,11 @@ pub const SIM_BALANCES: &[(&str, &str, &str, &str)] = &[
         "2500000000000",
     ),
     ("sol", "75000000000000", "75000000000000", "70000000000000"),
+    ("xrp", "1000000000", "1000000000", "990000000"),
+    ("tbtc", "150000000", "100000000", "100000000"),
+    ("ltc", "546", "546", "546"),
+    ("doge", "0", "0", "0"),
+    ("eth:zzzunknown", "1000000", "1000000", "1000000"),
 ];
 
 /// BitGo's error body (`error`, `name`, `requestId`), as its API returns on a refused token.

@@ -24,10 +24,21 @@ pub struct WalletBalances<'a> {
 ///
 /// The JSON-number twins (`balance`, `spendableBalance`) "may lose precision" (BitGo API
 /// reference) and are ignored: only the `*String` fields are read.
+///
+/// The same fields (plus `id`, the wallet id) head a single wallet,
+/// `GET /api/v2/{coin}/wallet/{walletId}`, whose token balances sit in a `tokens` map keyed by
+/// the token's coin code (`"tokens":{"eth:usdc":{"balanceString":"...",
+/// "confirmedBalanceString":"...","spendableBalanceString":"...","transferCount":0}}`);
+/// read here wherever it appears.
 #[derive(Debug, Deserialize)]
 pub struct CoinBalance<'a> {
     #[serde(borrow)]
     pub coin: Cow<'a, str>,
+    /// The wallet id (single-wallet bodies only).
+    #[serde(default, borrow)]
+    pub id: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub tokens: Option<std::collections::BTreeMap<Cow<'a, str>, TokenBalance<'a>>>,
     #[serde(rename = "balanceString", borrow)]
     pub balance_string: Option<Cow<'a, str>>,
     #[serde(rename = "confirmedBalanceString", default, borrow)]
@@ -43,4 +54,16 @@ pub struct CoinBalance<'a> {
 pub struct MergedBalance<'a> {
     #[serde(rename = "balanceString", borrow)]
     pub balance_string: Option<Cow<'a, str>>,
+}
+
+/// One entry of a wallet's `tokens` map (the key is the token's coin code):
+/// `{"balanceString":"1000000","confirmedBalanceString":"0","spendableBalanceString":"0","transferCount":0}`
+#[derive(Debug, Deserialize)]
+pub struct TokenBalance<'a> {
+    #[serde(rename = "balanceString", borrow)]
+    pub balance_string: Option<Cow<'a, str>>,
+    #[serde(rename = "confirmedBalanceString", default, borrow)]
+    pub confirmed_balance_string: Option<Cow<'a, str>>,
+    #[serde(rename = "spendableBalanceString", default, borrow)]
+    pub spendable_balance_string: Option<Cow<'a, str>>,
 }

@@ -5,6 +5,8 @@
 //! first lists the key's portfolios (`GET /v1/portfolios`, the first page's first entry: a Prime
 //! API key belongs to one portfolio) and passes the id on through the poll cursor, then reads
 //! that portfolio's balances. Two requests per poll, nothing added to the config.
+//! Which field means what (amount, holds, withdrawable, bonded...; no balance time) and the
+//! held-funds rule: [`parse`]'s module header.
 //!
 //! Signing (<https://docs.cdp.coinbase.com/prime/rest-api/authentication>, prime-sdk-go
 //! `client/rest.go` `sign()`): headers `X-CB-ACCESS-KEY`, `X-CB-ACCESS-PASSPHRASE`,

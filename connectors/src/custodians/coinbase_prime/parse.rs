@@ -1,15 +1,34 @@
 //! Pure parsing of Coinbase Prime's portfolio list and portfolio balances.
+//!
+//! Field by field (Prime API reference, `GET /v1/portfolios/{id}/balances`):
+//!
+//! | Prime | meaning | record |
+//! |---|---|---|
+//! | `symbol` | asset symbol | `venue_asset`, unchanged |
+//! | `amount` | the total, "includes the `holds` amount" | `total` |
+//! | `holds` | held for open orders and pending withdrawals | in `locked` |
+//! | `withdrawable_amount` | what can be withdrawn now | caps `available` |
+//! | `bonded_amount`, `unbonding_amount` | staked / unstaking | in `locked` |
+//! | `reserved_amount` | must stay in the wallet (chain reserve) | in `locked` |
+//! | `unvested_amount` | not yet vested | in `locked` |
+//! | `pending_rewards_amount`, `past_rewards_amount`, `bondable_amount`, `unbondable_amount`, `fiat_amount` | rewards, what could be (un)staked, USD value | not read |
+//!
+//! Rule: with `withdrawable_amount`, available = min(withdrawable, amount - holds) (holds are
+//! inside amount; the staking figures are already outside "withdrawable", so they are not
+//! taken twice); without it, available = amount - holds - bonded - unbonding - reserved -
+//! unvested (the held figures given). Either way through [`crate::custodians::split`]:
+//! clamped to `[0, amount]`, locked = amount - available. With neither withdrawable nor any
+//! held figure, both `None`. No incoming-pending figure, no balance time (`as_of` `None`).
 
 use super::{wire, KIND};
+use crate::custodians::split;
 use crate::error::ParseError;
 use crate::polling::ParsedBalance;
 
 /// One body of the two-step poll. A portfolio list returns the portfolio to read next (the
 /// cursor); a balances body emits balances and ends the poll.
 ///
-/// total = `amount`; locked = `holds`; available = `withdrawable_amount`, given only when
-/// withdrawable + holds = amount (Prime also counts staking/bonded/unvested amounts outside
-/// "withdrawable", so they do not always add up; then available and locked stay None).
+/// Balances by the rule of the module header.
 pub fn parse_body(
     body: &str,
     emit: &mut dyn FnMut(ParsedBalance<'_>),
@@ -44,9 +63,26 @@ pub fn parse_body(
     }
     for b in list {
         let Some(total) = b.amount else { continue };
-        let (available, locked) = match (b.withdrawable_amount, b.holds) {
-            (Some(a), Some(h)) if a + h == total => (Some(a), Some(h)),
-            _ => (None, None),
+        let held = [
+            b.holds,
+            b.bonded_amount,
+            b.unbonding_amount,
+            b.reserved_amount,
+            b.unvested_amount,
+        ];
+        let cap = match b.withdrawable_amount {
+            Some(w) => Some(w.min(total - b.holds.unwrap_or_default())),
+            None if held.iter().any(Option::is_some) => {
+                Some(held.iter().flatten().fold(total, |t, h| t - h))
+            }
+            None => None,
+        };
+        let (available, locked) = match cap {
+            Some(c) => {
+                let (a, l) = split(total, c);
+                (Some(a), Some(l))
+            }
+            None => (None, None),
         };
         emit(ParsedBalance {
             venue_asset: b.symbol,

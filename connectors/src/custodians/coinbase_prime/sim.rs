@@ -13,11 +13,16 @@ pub const SIM_PORTFOLIO: &str = "4d0c5e9a-7d6c-4f55-9c59-0f4f1f1a2b3c";
 /// Allowed clock skew of `X-CB-ACCESS-TIMESTAMP` (Prime authentication docs: 30 s).
 pub const SKEW_S: i64 = 30;
 
-/// `(symbol, amount, holds, withdrawable_amount)` in Prime's style.
-pub const SIM_BALANCES: &[(&str, &str, &str, &str)] = &[
-    ("BTC", "42.5", "2.5", "40"),
-    ("ETH", "1250.125", "0", "1250.125"),
-    ("USDC", "3500000", "100000", "3400000"),
+/// `(symbol, amount, holds, withdrawable_amount, bonded_amount)` in Prime's style: holds for a
+/// pending withdrawal (BTC, USDC), staked ETH (32 bonded, not withdrawable), dust (DOGE
+/// 0.00000001), a zero row (SOL) and a symbol no registry knows (`ZZZUNKNOWN`). Prime gives no balance time: no dormant portfolio to show.
+pub const SIM_BALANCES: &[(&str, &str, &str, &str, &str)] = &[
+    ("BTC", "42.5", "2.5", "40", "0"),
+    ("ETH", "1250.125", "0", "1218.125", "32"),
+    ("USDC", "3500000", "100000", "3400000", "0"),
+    ("DOGE", "0.00000001", "0", "0.00000001", "0"),
+    ("SOL", "0", "0", "0", "0"),
+    ("ZZZUNKNOWN", "500", "0", "500", "0"),
 ];
 
 fn message(status: u16, m: &str) -> SimHttpResponse {
@@ -64,7 +69,7 @@ impl RestSimProtocol for PrimeRestSim {
         if req.path == format!("{PORTFOLIOS_PATH}/{SIM_PORTFOLIO}/balances") {
             let balances: Vec<serde_json::Value> = SIM_BALANCES
                 .iter()
-                .map(|(s, a, h, w)| json!({"symbol": s, "amount": a, "holds": h, "withdrawable_amount": w, "fiat_amount": ""}))
+                .map(|(s, a, h, w, bonded)| json!({"symbol": s, "amount": a, "holds": h, "withdrawable_amount": w, "bonded_amount": bonded, "fiat_amount": ""}))
                 .collect();
             return SimHttpResponse::json(
                 200,

@@ -43,4 +43,12 @@ pub struct Balance<'a> {
     pub holds: Option<rust_decimal::Decimal>,
     #[serde(default, deserialize_with = "crate::decimal::opt_str")]
     pub withdrawable_amount: Option<rust_decimal::Decimal>,
+    #[serde(default, deserialize_with = "crate::decimal::opt_str")]
+    pub bonded_amount: Option<rust_decimal::Decimal>,
+    #[serde(default, deserialize_with = "crate::decimal::opt_str")]
+    pub unbonding_amount: Option<rust_decimal::Decimal>,
+    #[serde(default, deserialize_with = "crate::decimal::opt_str")]
+    pub reserved_amount: Option<rust_decimal::Decimal>,
+    #[serde(default, deserialize_with = "crate::decimal::opt_str")]
+    pub unvested_amount: Option<rust_decimal::Decimal>,
 }

@@ -1,5 +1,8 @@
 //! Fireblocks vault balances: `GET /v1/vault/accounts_paged`, every page.
 //!
+//! Which field means what (total, available, pending, lockedAmount, frozen, staked; no balance
+//! time, so no `as_of`) and the held-funds rule: [`parse`]'s module header.
+//!
 //! API docs: <https://developers.fireblocks.com/reference/getpagedvaultaccounts> (query `limit`
 //! default 200, max 500; cursor paging with `paging.after`), signing:
 //! <https://developers.fireblocks.com/reference/signing-a-request-jwt-structure>: headers

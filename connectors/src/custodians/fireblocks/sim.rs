@@ -16,7 +16,15 @@ use std::sync::Mutex;
 
 /// The simulated workspace: (vault id, name, [(asset id, total, available, pending,
 /// lockedAmount, frozen)]), in Fireblocks' asset ids and decimal-string style.
-/// total = available + pending + lockedAmount + frozen holds for every row.
+/// total = available + pending + lockedAmount + frozen holds for every row (OpenAPI).
+///
+/// What a real workspace shows and the sim reproduces: incoming deposits still confirming
+/// (`pending`: Treasury ETH and USDT_ERC20), a withdrawal not yet published (`lockedAmount`:
+/// Treasury BTC), AML-frozen funds (Cold Storage BTC), one asset on two networks in one vault
+/// (`USDC` and `USDC_POLYGON` in the Trading Hot Wallet), a testnet id (`ETH_TEST5`), an id
+/// no registry knows (`ZZZ_UNKNOWN_TOKEN`), dust and a zero row, and a dormant vault whose
+/// balances never change (Fireblocks sends no balance time; only its old `blockHeight`,
+/// [`DORMANT_BLOCK_HEIGHT`], says so).
 pub type SimVault = (
     &'static str,
     &'static str,
@@ -29,6 +37,9 @@ pub type SimVault = (
         &'static str,
     )],
 );
+
+/// Vault "3" (dormant): the block its balances were last seen at, long ago.
+pub const DORMANT_BLOCK_HEIGHT: &str = "15537393";
 
 pub const SIM_VAULTS: &[SimVault] = &[
     (
@@ -52,7 +63,9 @@ pub const SIM_VAULTS: &[SimVault] = &[
         "Trading Hot Wallet",
         &[
             ("USDC", "750000.5", "750000.5", "0", "0", "0"),
+            ("USDC_POLYGON", "250000", "240000", "0", "10000", "0"),
             ("ETH_TEST5", "10", "10", "0", "0", "0"),
+            ("ZZZ_UNKNOWN_TOKEN", "1000", "1000", "0", "0", "0"),
         ],
     ),
     (
@@ -61,6 +74,15 @@ pub const SIM_VAULTS: &[SimVault] = &[
         &[
             ("BTC", "1000", "999.5", "0", "0", "0.5"),
             ("SOL", "45000.123456789", "45000.123456789", "0", "0", "0"),
+        ],
+    ),
+    (
+        "3",
+        "Dormant Reserve",
+        &[
+            ("ETH", "12.5", "12.5", "0", "0", "0"),
+            ("BTC", "0.00000546", "0.00000546", "0", "0", "0"),
+            ("XRP", "0", "0", "0", "0", "0"),
         ],
     ),
 ];
@@ -236,12 +258,14 @@ impl RestSimProtocol for FireblocksRestSim {
             .unwrap_or_default()
             .iter()
             .map(|(id, name, assets)| {
+                let height = if *id == "3" { DORMANT_BLOCK_HEIGHT } else { "-1" };
                 let assets: Vec<serde_json::Value> = assets
                     .iter()
                     .map(|(a, total, available, pending, locked, frozen)| {
                         json!({"id": a, "total": total, "balance": total, "available": available,
                                "pending": pending, "frozen": frozen, "lockedAmount": locked,
-                               "blockHeight": "-1", "blockHash": ""})
+                               "blockHeight": height,
+                               "blockHash": ""})
                     })
                     .collect();
                 json!({"id": id, "name": name, "hiddenOnUI": false, "autoFuel": false, "assets": assets})

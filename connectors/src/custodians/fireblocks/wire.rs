@@ -61,4 +61,8 @@ pub struct VaultAsset<'a> {
     pub frozen: Option<Decimal>,
     #[serde(rename = "lockedAmount", default, deserialize_with = "opt_str")]
     pub locked_amount: Option<Decimal>,
+    /// Deprecated in the OpenAPI ("Staked balance (for DOT staking with Raw signing only)" in
+    /// the SDKs' `AssetWallet`); read only to keep it out of `available`.
+    #[serde(default, deserialize_with = "opt_str")]
+    pub staked: Option<Decimal>,
 }

@@ -1,9 +1,23 @@
 //! Network Link pages -> balances. Pure: no clock, no I/O; the cursor says which page a body is.
+//!
+//! Field by field (spec `AssetBalance`):
+//!
+//! | Network Link | meaning | record |
+//! |---|---|---|
+//! | `asset` `nationalCurrencyCode` / `cryptocurrencySymbol` / `assetId` | ISO 4217 code, native coin symbol, or the provider's asset UUID | `venue_asset`, unchanged (first present, in that order) |
+//! | `availableAmount` | free to use | `available` |
+//! | `lockedAmount` (optional) | held | `locked` (absent: 0) |
+//! | `creditAmount` | credit the provider extends | not read |
+//!
+//! total = available + locked. The spec gives no balance time: `as_of` is `None`, no pending
+//! figure.
 
 use super::wire::{AccountsPage, BalancesPage, ErrorBody};
 use super::{valid_account_id, Page, KIND, PAGE_LIMIT};
+use crate::custodians::split;
 use crate::error::ParseError;
 use crate::polling::ParsedBalance;
+use rust_decimal::Decimal;
 use std::borrow::Cow;
 
 /// One page of the walk `cursor` names (see the module header of `mod.rs`); returns the next
@@ -73,7 +87,9 @@ fn parse_accounts(body: &str) -> Result<Option<String>, ParseError> {
 ///
 /// The spec defines only `availableAmount` (required) and `lockedAmount` (optional): total is
 /// their sum, so total = available + locked holds by the provider's own definition. A missing
-/// `lockedAmount` stays `None` (the record's locked is then total - available = 0).
+/// `lockedAmount` is 0 held (the provider reports none), so locked is `Some(0)`: both figures go
+/// out whenever the provider gives its available one. Through [`crate::custodians::split`], a
+/// (non-conforming) negative available counts 0 free.
 /// `creditAmount` (a credit balance) is credit the provider extends, not the owner's asset nor a
 /// debt drawn: it is left out of every number rather than guessed into `borrowed`.
 fn parse_balances(
@@ -98,12 +114,20 @@ fn parse_balances(
         let available = b
             .available_amount
             .ok_or_else(|| ParseError::malformed(KIND, "balance without availableAmount", body))?;
-        let total = available + b.locked_amount.unwrap_or_default();
+        let locked = b.locked_amount.unwrap_or_default();
+        let total = available + locked;
+        // The provider's own figures when they are a valid split (kept as written); else the
+        // conservative split of their sum.
+        let (available, locked) = if available >= Decimal::ZERO && locked >= Decimal::ZERO {
+            (available, locked)
+        } else {
+            split(total, available)
+        };
         emit(ParsedBalance {
             venue_asset: Cow::Borrowed(asset.as_ref()),
             total,
             available: Some(available),
-            locked: b.locked_amount,
+            locked: Some(locked),
             borrowed: None,
             pending: None,
             sub_account: Some(Cow::Owned((*account).to_owned())),

@@ -16,7 +16,13 @@ use std::sync::Mutex;
 pub const REQUEST_TTL_MS: i64 = 10_000;
 
 /// A simulated balance: (balance id, asset reference kind, code, availableAmount, lockedAmount).
-/// Kind `n` = `nationalCurrencyCode`, `c` = `cryptocurrencySymbol` (with its blockchain).
+/// Kind `n` = `nationalCurrencyCode`, `c` = `cryptocurrencySymbol` (with its blockchain), `a` =
+/// `assetId` (a provider's token UUID, which no registry knows).
+///
+/// Beyond plain balances the demo provider shows held funds (`lockedAmount`: BTC 0.5, ETH 2,
+/// EUR 1000), a balance without `lockedAmount` (SOL), dust (BTC 0.00000546 in the trading
+/// account), a zero row (main's ETH) and a token by `assetId`. The protocol carries no time, so
+/// no dormant account is distinguishable.
 pub type SimBalance = (
     &'static str,
     char,
@@ -46,6 +52,13 @@ pub const SIM_ACCOUNTS: &[(&str, &str, Option<&str>, &[SimBalance])] = &[
                 "7.00008214",
                 Some("0.5"),
             ),
+            (
+                "8e0b3c71-5f40-4a2e-9d1c-4f5a6b7c8d9e",
+                'c',
+                "ETH",
+                "0",
+                Some("0"),
+            ),
         ],
     ),
     (
@@ -66,6 +79,20 @@ pub const SIM_ACCOUNTS: &[(&str, &str, Option<&str>, &[SimBalance])] = &[
                 "SOL",
                 "5000",
                 None,
+            ),
+            (
+                "9f1c4d82-6a51-4b3f-8e2d-5a6b7c8d9e0f",
+                'c',
+                "BTC",
+                "0.00000546",
+                Some("0"),
+            ),
+            (
+                "a02d5e93-7b62-4c40-9f3e-6b7c8d9e0f1a",
+                'a',
+                "f0844d82-7097-4521-95bc-d843724a893e",
+                "1500",
+                Some("0"),
             ),
         ],
     ),
@@ -281,10 +308,10 @@ impl RestSimProtocol for NetworkLinkRestSim {
                 let out: Vec<Value> = balances[start..end]
                     .iter()
                     .map(|(bid, kind, code, available, locked)| {
-                        let asset = if *kind == 'n' {
-                            json!({"nationalCurrencyCode": code})
-                        } else {
-                            json!({"blockchain": blockchain(code), "cryptocurrencySymbol": code})
+                        let asset = match kind {
+                            'n' => json!({"nationalCurrencyCode": code}),
+                            'a' => json!({"assetId": code}),
+                            _ => json!({"blockchain": blockchain(code), "cryptocurrencySymbol": code}),
                         };
                         let mut b =
                             json!({"id": bid, "asset": asset, "availableAmount": available});

@@ -5,8 +5,25 @@
 //!
 //! Numbers are read from their JSON text (strings or numbers) through `RawValue`, never through
 //! `f64`; with `decimals` the amounts are integers in base units, scaled exactly.
+//!
+//! Field by field (each one a configured pointer; only `asset` and `total` are required):
+//!
+//! | config | meaning | record |
+//! |---|---|---|
+//! | `asset` | the custodian's asset code | `venue_asset`, unchanged (never filtered or re-cased) |
+//! | `total` | everything held for us, settled | `total` |
+//! | `available` | free to withdraw or move now | caps `available` |
+//! | `locked` | held (pending withdrawals, frozen, staked...) | caps `available` at total - locked |
+//! | `pending` | incoming, not yet settled (outside `total`) | `pending` (counted 0) |
+//! | `as_of` | the custodian's own time for the balance (e.g. a wallet's last change): RFC 3339 text, or a number of milliseconds since the epoch | `as_of` (never freshness: the normalizer judges that by `received_at`) |
+//!
+//! Rule: available = min(`available`, total - `locked`) over the figures the item gives,
+//! through [`crate::custodians::split`] (clamped to `[0, total]`, locked = total - available).
+//! When the item gives neither (not configured, or absent / null / `""` in that item), available
+//! and locked stay `None`: an unconfigured available never becomes available = total here.
 
 use crate::auth::{AuthError, Credentials};
+use crate::custodians::{min_of, split};
 use crate::decimal::parse_decimal;
 use crate::error::ParseError;
 use crate::polling::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
@@ -46,6 +63,14 @@ pub struct GenericSpec {
     /// Pointer to the locked amount, if the custodian reports it.
     #[serde(default)]
     pub locked: Option<String>,
+    /// Pointer to incoming amounts not yet settled (outside `total`), if reported.
+    #[serde(default)]
+    pub pending: Option<String>,
+    /// Pointer to the custodian's own time for the balance (RFC 3339 text, or epoch
+    /// milliseconds as a number), if reported. Kept as `as_of`; freshness is judged by when
+    /// the poll got the answer.
+    #[serde(default)]
+    pub as_of: Option<String>,
     /// Pointer to the number of decimals when amounts are integers in base units.
     #[serde(default)]
     pub decimals: Option<String>,
@@ -88,6 +113,8 @@ impl GenericSpec {
         for (f, p) in [
             ("available", &self.available),
             ("locked", &self.locked),
+            ("pending", &self.pending),
+            ("as_of", &self.as_of),
             ("decimals", &self.decimals),
             ("sub_account", &self.sub_account),
         ] {
@@ -140,6 +167,24 @@ fn number(raw: Option<&RawValue>) -> Result<Option<Decimal>, String> {
     parse_decimal(t)
         .map(Some)
         .ok_or_else(|| format!("not a number: {t}"))
+}
+
+/// A time: RFC 3339 text, or a JSON number of milliseconds since the epoch; null/absent/`""` as
+/// None.
+fn time(raw: Option<&RawValue>) -> Result<Option<Ts>, String> {
+    let Some(raw) = raw else { return Ok(None) };
+    let t = raw.get().trim();
+    if t == "null" || t == r#""""# {
+        return Ok(None);
+    }
+    if let Ok(s) = serde_json::from_str::<Cow<'_, str>>(t) {
+        return Ts::parse_rfc3339(&s)
+            .map(Some)
+            .ok_or_else(|| format!("not an RFC 3339 time: {s}"));
+    }
+    t.parse::<i64>()
+        .map(|ms| Some(Ts::from_millis(ms)))
+        .map_err(|_| format!("not a time: {t}"))
 }
 
 fn text<'a>(raw: Option<&'a RawValue>) -> Option<Cow<'a, str>> {
@@ -238,12 +283,26 @@ impl PollingVenue for GenericRest {
                     .map(|v| scale(v, decimals).map_err(bad))
                     .transpose()
             };
+            let total = scale(total, decimals).map_err(bad)?;
+            let free = min_of(
+                opt(&self.spec.available)?,
+                opt(&self.spec.locked)?.map(|l| total - l),
+            );
+            let (available, locked) = match free {
+                Some(f) => {
+                    let (a, l) = split(total, f);
+                    (Some(a), Some(l))
+                }
+                None => (None, None),
+            };
             emit(ParsedBalance {
                 venue_asset: Cow::Owned(asset.into_owned()),
-                total: scale(total, decimals).map_err(bad)?,
-                available: opt(&self.spec.available)?,
-                locked: opt(&self.spec.locked)?,
+                total,
+                available,
+                locked,
+                pending: opt(&self.spec.pending)?,
                 sub_account: text(at(&self.spec.sub_account)).map(|s| Cow::Owned(s.into_owned())),
+                as_of: time(at(&self.spec.as_of)).map_err(bad)?,
                 ..Default::default()
             });
         }
@@ -289,8 +348,16 @@ pub fn sim_document(elapsed_s: u64) -> String {
 }
 
 /// The simulated custodian's response: balances in base units with their decimals, the shape
-/// of `config/venues/generic_rest.example.toml`.
-pub const SIM_DOCUMENT: &str = r#"{"data":{"balances":[{"currency":"BTC","vault":"cold-1","total":"1250000000","available":"1200000000","locked":"50000000","decimals":8},{"currency":"ETH","vault":"cold-1","total":"420000000000000000000","available":"420000000000000000000","locked":"0","decimals":18},{"currency":"USDC","vault":"ops","total":"2500000000000","available":"2500000000000","locked":"0","decimals":6}]}}"#;
+/// of `config/venues/generic_rest.example.toml`. Beyond plain balances: held BTC (0.5 locked),
+/// a USDT pending withdrawal (10 locked) with an incoming deposit (5 pending), a dormant
+/// vault whose `updated_at` is long past ([`SIM_DORMANT_UPDATED_AT`]; read as `as_of` when the
+/// `as_of` pointer is configured, and still fresh, as freshness is when we polled), ETH dust
+/// (1 wei) and a code no registry knows (`ZZZ_UNKNOWN_TOKEN`). The extra rows hold little value
+/// (about 1,100 USD), so the demo's fund-b margin story is unchanged.
+pub const SIM_DOCUMENT: &str = r#"{"data":{"balances":[{"currency":"BTC","vault":"cold-1","total":"1250000000","available":"1200000000","locked":"50000000","decimals":8},{"currency":"ETH","vault":"cold-1","total":"420000000000000000000","available":"420000000000000000000","locked":"0","decimals":18},{"currency":"USDC","vault":"ops","total":"2500000000000","available":"2500000000000","locked":"0","decimals":6},{"currency":"USDT","vault":"ops","total":"100000000","available":"90000000","locked":"10000000","pending":"5000000","decimals":6},{"currency":"USDC","vault":"dormant","total":"1000000000","available":"1000000000","locked":"0","decimals":6,"updated_at":"2025-06-30T08:00:00Z"},{"currency":"ETH","vault":"ops","total":"1","available":"1","locked":"0","decimals":18},{"currency":"ZZZ_UNKNOWN_TOKEN","vault":"ops","total":"1000","available":"1000","locked":"0","decimals":0}]}}"#;
+
+/// The dormant vault's last change, as the simulated custodian reports it.
+pub const SIM_DORMANT_UPDATED_AT: &str = "2025-06-30T08:00:00Z";
 
 impl RestSimProtocol for GenericSim {
     fn handle(&self, req: &SimHttpRequest, ctx: &RestSimCtx<'_>) -> SimHttpResponse {
@@ -326,6 +393,8 @@ mod tests {
             total: "/total".into(),
             available: Some("/available".into()),
             locked: Some("/locked".into()),
+            pending: Some("/pending".into()),
+            as_of: Some("/updated_at".into()),
             decimals: Some("/decimals".into()),
             sub_account: Some("/vault".into()),
             source_kind: SourceKind::Custodian,
@@ -359,7 +428,7 @@ mod tests {
     #[test]
     fn base_units_scale_exactly_beyond_u64() {
         let b = parse(spec(), SIM_DOCUMENT).unwrap();
-        assert_eq!(b.len(), 3);
+        assert_eq!(b.len(), 7);
         assert_eq!(b[0].0, "BTC");
         assert_eq!(b[0].1.to_string(), "12.50000000");
         assert_eq!(b[0].3.unwrap().to_string(), "0.50000000");
