@@ -43,7 +43,8 @@ fn wallet_push_parses_to_exact_balances() {
         vec![ParsedBalance {
             venue_asset: "BTC".into(),
             total: dec!(0.00102964),
-            available: None,
+            // `availableToWithdraw` 0.00102964, `locked` 0, both margins "": all free.
+            available: Some(dec!(0.00102964)),
             locked: Some(dec!(0)),
             borrowed: Some(dec!(0)),
             pending: None,
@@ -61,7 +62,18 @@ fn empty_strings_are_none_and_acks_pongs_refusals_are_classified() {
         .replace(r#""locked": "0""#, r#""locked": """#)
         .replace(r#""borrowAmount": "0""#, r#""borrowAmount": """#);
     let (_, b) = parse(&frame);
-    assert_eq!((b[0].locked, b[0].borrowed), (None, None));
+    assert_eq!(b[0].borrowed, None);
+    // No held part given: the split comes from `availableToWithdraw` alone.
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(0.00102964)), Some(dec!(0)))
+    );
+    // Nothing at all says what is held (portfolio margin, withdrawable deprecated): no split.
+    let (_, b) = parse(&frame.replace(
+        r#""availableToWithdraw": "0.00102964""#,
+        r#""availableToWithdraw": """#,
+    ));
+    assert_eq!((b[0].available, b[0].locked), (None, None));
     let ack = include_str!("fixtures/bybit/ws_subscribe_response_private.json");
     assert_eq!(parse(ack), (FrameKind::Control, vec![]));
     let auth = include_str!("fixtures/bybit/ws_auth_response.json");

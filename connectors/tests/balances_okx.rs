@@ -96,8 +96,12 @@ fn parses_the_real_response_exactly() {
     assert_eq!(b[0].venue_asset, "USDT");
     assert_eq!(b[0].total, dec!(94.42612990333333));
     assert_eq!(b[0].total.to_string(), "94.42612990333333");
-    // availBal (94.42612990333333) + frozenBal (5.468566666666667) != cashBal: not reported.
-    assert_eq!((b[0].available, b[0].locked), (None, None));
+    // availBal (94.42612990333333) + frozenBal (5.468566666666667) != cashBal: frozenBal is
+    // isolated-margin equity outside cashBal (= isoEq), so available is availBal, locked 0.
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(94.42612990333333)), Some(dec!(0)))
+    );
     assert_eq!((b[0].borrowed, b[0].pending), (None, None));
     assert_eq!(b[0].as_of, Some(Ts::from_millis(1_744_498_994_783)));
 }
