@@ -201,7 +201,14 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         assert_eq!(b.connector, 7);
         assert_eq!(b.venue_asset, *coin);
         assert_eq!(b.total, Decimal::from_str(wallet).unwrap());
-        assert_eq!(b.locked, Some(Decimal::from_str(locked).unwrap()));
+        // Spot-order locks and the initial margin of orders and positions are all held.
+        let im: Decimal = connectors::venues::bybit::sim::SIM_MARGIN
+            .iter()
+            .filter(|(c, _, _)| c == coin)
+            .map(|(_, o, p)| Decimal::from_str(o).unwrap() + Decimal::from_str(p).unwrap())
+            .sum();
+        assert_eq!(b.locked, Some(Decimal::from_str(locked).unwrap() + im));
+        assert_eq!(b.available.unwrap() + b.locked.unwrap(), b.total);
         assert_eq!(b.borrowed, Some(Decimal::from_str(borrow).unwrap()));
         assert_eq!(b.wallet.as_deref(), Some("UNIFIED"));
         assert!(b.as_of.is_some() && b.received_at >= b.as_of.unwrap());

@@ -202,8 +202,17 @@ fn simulator_checks_key_window_and_signature() {
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(!ok.is_refusal());
     let b = parse(&ok.body).unwrap();
-    assert_eq!(b.len(), 4);
+    assert_eq!(b.len(), 5);
     assert!(b.iter().all(|b| b.locked.unwrap() <= b.total));
+    // USDT: 12000 in spot orders + 1500.25 order IM + 8000.5 position IM held.
+    let usdt = b.iter().find(|b| b.venue_asset == "USDT").unwrap();
+    assert_eq!(
+        (usdt.available, usdt.locked),
+        (Some(dec!(390999.58618)), Some(dec!(21500.75)))
+    );
+    // The unknown dust asset is passed through as the venue wrote it.
+    let dust = b.iter().find(|b| b.venue_asset == "ZZZDUST").unwrap();
+    assert_eq!(dust.total.to_string(), "0.00000001");
 
     let wrong_secret =
         Credentials::new(creds.key().unwrap(), "DEMObybitSECRETdemo0123456789abcdefh");
@@ -236,7 +245,7 @@ fn simulator_checks_key_window_and_signature() {
         assert!(r.is_refusal());
     }
     for edge in [now.plus_millis(-5000), now.plus_millis(999)] {
-        assert_eq!(parse(&ask(&creds, edge).body).unwrap().len(), 4);
+        assert_eq!(parse(&ask(&creds, edge).body).unwrap().len(), 5);
     }
     // A signature over another query is refused.
     let mut r = BybitBalances.request(&creds, now, None).unwrap();

@@ -15,6 +15,15 @@ pub(crate) mod scan;
 
 use rust_decimal::Decimal;
 
+/// How long ago the simulated accounts last changed (their `updateTime` / `uTime` /
+/// `updated_at`): a dormant account, whose balance is still good although the venue's
+/// last-change time is hours old. Freshness is the confirmation time, not this.
+pub const SIM_DORMANT_MS: i64 = 6 * 3_600_000;
+
+/// An asset code no registry knows, held as dust in every exchange simulator that can carry
+/// one: parsers pass it through; mapping (and refusing) it is the normalizer's job.
+pub const SIM_UNKNOWN_ASSET: &str = "ZZZDUST";
+
 /// The available / locked split of one balance, conservative and exact (issue "held funds are
 /// never free"): `available` is what can be withdrawn or moved now, everything else is held.
 ///
