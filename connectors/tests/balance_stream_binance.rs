@@ -274,7 +274,8 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
     while let Ok(line) = cap_rx.try_recv() {
         captured.push(line);
     }
-    assert!(captured.len() > SIM_BALANCES.len(), "{}", captured.len());
+    // The ack and at least one push.
+    assert!(captured.len() >= 2, "{}", captured.len());
     assert!(captured.iter().all(|l| l.channel == CAPTURE_CHANNEL));
     assert!(captured
         .iter()

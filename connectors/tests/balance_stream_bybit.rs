@@ -43,7 +43,8 @@ fn wallet_push_parses_to_exact_balances() {
         vec![ParsedBalance {
             venue_asset: "BTC".into(),
             total: dec!(0.00102964),
-            available: None,
+            // `availableToWithdraw` 0.00102964, `locked` 0, both margins "": all free.
+            available: Some(dec!(0.00102964)),
             locked: Some(dec!(0)),
             borrowed: Some(dec!(0)),
             pending: None,
@@ -61,7 +62,18 @@ fn empty_strings_are_none_and_acks_pongs_refusals_are_classified() {
         .replace(r#""locked": "0""#, r#""locked": """#)
         .replace(r#""borrowAmount": "0""#, r#""borrowAmount": """#);
     let (_, b) = parse(&frame);
-    assert_eq!((b[0].locked, b[0].borrowed), (None, None));
+    assert_eq!(b[0].borrowed, None);
+    // No held part given: the split comes from `availableToWithdraw` alone.
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(0.00102964)), Some(dec!(0)))
+    );
+    // Nothing at all says what is held (portfolio margin, withdrawable deprecated): no split.
+    let (_, b) = parse(&frame.replace(
+        r#""availableToWithdraw": "0.00102964""#,
+        r#""availableToWithdraw": """#,
+    ));
+    assert_eq!((b[0].available, b[0].locked), (None, None));
     let ack = include_str!("fixtures/bybit/ws_subscribe_response_private.json");
     assert_eq!(parse(ack), (FrameKind::Control, vec![]));
     let auth = include_str!("fixtures/bybit/ws_auth_response.json");
@@ -189,7 +201,14 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         assert_eq!(b.connector, 7);
         assert_eq!(b.venue_asset, *coin);
         assert_eq!(b.total, Decimal::from_str(wallet).unwrap());
-        assert_eq!(b.locked, Some(Decimal::from_str(locked).unwrap()));
+        // Spot-order locks and the initial margin of orders and positions are all held.
+        let im: Decimal = connectors::venues::bybit::sim::SIM_MARGIN
+            .iter()
+            .filter(|(c, _, _)| c == coin)
+            .map(|(_, o, p)| Decimal::from_str(o).unwrap() + Decimal::from_str(p).unwrap())
+            .sum();
+        assert_eq!(b.locked, Some(Decimal::from_str(locked).unwrap() + im));
+        assert_eq!(b.available.unwrap() + b.locked.unwrap(), b.total);
         assert_eq!(b.borrowed, Some(Decimal::from_str(borrow).unwrap()));
         assert_eq!(b.wallet.as_deref(), Some("UNIFIED"));
         assert!(b.as_of.is_some() && b.received_at >= b.as_of.unwrap());

@@ -57,10 +57,18 @@ fn parse(frame: &str) -> (FrameKind, Vec<Row>) {
 fn portfolio_push_parses_to_the_exact_balance() {
     let (kind, b) = parse(PORTFOLIO);
     assert_eq!(kind, FrameKind::Data);
-    // `balance` (55.00055), not `equity`, `margin_balance` (54.968258) or `available_funds`.
+    // `balance` (55.00055), not `equity`, `margin_balance` (54.968258) or `available_funds`;
+    // available = `available_withdrawal_funds` (54.968257), the rest (margin in use) locked.
     assert_eq!(
         b,
-        vec![("USDT".into(), dec!(55.00055), None, None, None, None)]
+        vec![(
+            "USDT".into(),
+            dec!(55.00055),
+            Some(dec!(54.968257)),
+            Some(dec!(0.032293)),
+            None,
+            None
+        )]
     );
     assert_eq!(b[0].1.to_string(), "55.00055");
 }
@@ -227,7 +235,9 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         let o = run.until("a balance", |o| balance(o).is_some()).await;
         let b = balance(&o).unwrap();
         assert_eq!(b.connector, 9);
-        assert_eq!((b.available, b.locked, b.as_of), (None, None, None));
+        // The push has no time; available (withdrawable) and locked (margin) are both given.
+        assert_eq!(b.as_of, None);
+        assert_eq!(b.available.unwrap() + b.locked.unwrap(), b.total);
         seen_currencies.insert(b.venue_asset.clone(), b.total);
     }
     for s in SIM_SUMMARIES {

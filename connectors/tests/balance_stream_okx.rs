@@ -57,7 +57,7 @@ fn account_push_parses_to_exact_balances() {
 
 #[test]
 fn empty_strings_are_none_and_control_frames_are_classified() {
-    // `""` is "not applicable": no availBal means neither available nor locked is given, and a
+    // `""` is "not applicable": without availBal the split comes from frozenBal (0 here), and a
     // currency without cashBal is malformed (nothing of the frame is emitted).
     let frame = FIXTURE.replacen(
         r#""availBal": "100.52768569797846""#,
@@ -65,8 +65,15 @@ fn empty_strings_are_none_and_control_frames_are_classified() {
         1,
     );
     let (_, b) = parse(&frame);
-    assert_eq!((b[0].available, b[0].locked), (None, None));
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(100.52768569797846)), Some(dec!(0)))
+    );
     assert_eq!(b[0].total, dec!(100.52768569797846));
+    // Neither availBal nor frozenBal: nothing says what is held.
+    let frame = frame.replacen(r#""frozenBal": "0""#, r#""frozenBal": """#, 1);
+    let (_, b) = parse(&frame);
+    assert_eq!((b[0].available, b[0].locked), (None, None));
     let frame = FIXTURE.replacen(r#""cashBal": "0.0000000051""#, r#""cashBal": """#, 1);
     let mut n = 0;
     assert!(OkxAccountStream.parse(&frame, &mut |_| n += 1).is_err());

@@ -76,8 +76,13 @@ fn parses_the_docs_example_exactly() {
     assert_eq!(b[0].venue_asset, "USDT");
     assert_eq!(b[0].total, dec!(122607.35137903));
     assert_eq!(b[0].total.to_string(), "122607.35137903");
-    // availableBalance (23.72469206) is not a part of the wallet balance: not reported.
-    assert_eq!((b[0].available, b[0].locked), (None, None));
+    // available = min(availableBalance, maxWithdrawAmount) = 23.72469206; the rest of the
+    // wallet balance (order / position margin, isolated wallets) is held.
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(23.72469206)), Some(dec!(122583.62668697)))
+    );
+    assert_eq!(b[0].available.unwrap() + b[0].locked.unwrap(), b[0].total);
     assert_eq!(b[0].as_of, Some(Ts::from_millis(1_617_939_110_373)));
 }
 

@@ -85,7 +85,8 @@ fn parses_the_docs_example_exactly() {
     assert_eq!(btc.venue_asset, "BTC");
     assert_eq!(btc.total, dec!(0));
     assert_eq!(btc.total.to_string(), "0");
-    assert_eq!(btc.available, None);
+    // A zero balance: zero available, zero locked (both given).
+    assert_eq!(btc.available, Some(dec!(0)));
     assert_eq!(btc.locked, Some(dec!(0)));
     assert_eq!(btc.borrowed, Some(dec!(0.0)));
     assert_eq!(btc.borrowed.unwrap().to_string(), "0.0");
@@ -102,13 +103,27 @@ fn decimals_and_empty_fields() {
             r#""walletBalance": "1.00000001234""#,
         )
         .replace(r#""locked": "0""#, r#""locked": "0.5""#)
+        .replace(
+            r#""availableToWithdraw": "0""#,
+            r#""availableToWithdraw": """#,
+        )
         .replace(r#""borrowAmount": "0.0""#, r#""borrowAmount": """#);
     let b = parse(&body).unwrap();
     assert_eq!(b[0].total.to_string(), "1.00000001234");
+    assert_eq!(b[0].available, Some(dec!(0.50000001234)));
     assert_eq!(b[0].locked, Some(dec!(0.5)));
     assert_eq!(b[0].borrowed, None);
-    let body = FIXTURE.replace(r#""locked": "0""#, r#""locked": """#);
-    assert_eq!(parse(&body).unwrap()[0].locked, None);
+    // Every held part and the withdrawable amount "": nothing says what is held.
+    let body = FIXTURE
+        .replace(r#""locked": "0""#, r#""locked": """#)
+        .replace(r#""totalOrderIM": "0""#, r#""totalOrderIM": """#)
+        .replace(r#""totalPositionIM": "0""#, r#""totalPositionIM": """#)
+        .replace(
+            r#""availableToWithdraw": "0""#,
+            r#""availableToWithdraw": """#,
+        );
+    let b = parse(&body).unwrap();
+    assert_eq!((b[0].available, b[0].locked), (None, None));
 }
 
 #[test]
@@ -187,8 +202,17 @@ fn simulator_checks_key_window_and_signature() {
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(!ok.is_refusal());
     let b = parse(&ok.body).unwrap();
-    assert_eq!(b.len(), 4);
+    assert_eq!(b.len(), 5);
     assert!(b.iter().all(|b| b.locked.unwrap() <= b.total));
+    // USDT: 12000 in spot orders + 1500.25 order IM + 8000.5 position IM held.
+    let usdt = b.iter().find(|b| b.venue_asset == "USDT").unwrap();
+    assert_eq!(
+        (usdt.available, usdt.locked),
+        (Some(dec!(390999.58618)), Some(dec!(21500.75)))
+    );
+    // The unknown dust asset is passed through as the venue wrote it.
+    let dust = b.iter().find(|b| b.venue_asset == "ZZZDUST").unwrap();
+    assert_eq!(dust.total.to_string(), "0.00000001");
 
     let wrong_secret =
         Credentials::new(creds.key().unwrap(), "DEMObybitSECRETdemo0123456789abcdefh");
@@ -221,7 +245,7 @@ fn simulator_checks_key_window_and_signature() {
         assert!(r.is_refusal());
     }
     for edge in [now.plus_millis(-5000), now.plus_millis(999)] {
-        assert_eq!(parse(&ask(&creds, edge).body).unwrap().len(), 4);
+        assert_eq!(parse(&ask(&creds, edge).body).unwrap().len(), 5);
     }
     // A signature over another query is refused.
     let mut r = BybitBalances.request(&creds, now, None).unwrap();

@@ -192,7 +192,7 @@ fn simulator_verifies_the_jwt_as_coinbase_does() {
     let ok = CoinbaseRestSim.handle(&sim_req(&creds, now, None), &ctx);
     assert_eq!(ok.status, 200, "{}", ok.body);
     let (rows, next) = parse(&ok.body).unwrap();
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 5); // four currencies and ZZZDUST dust
     assert!(next.is_none());
     for (_, t, a, l, _) in &rows {
         assert_eq!(a.unwrap() + l.unwrap(), *t);

@@ -166,9 +166,18 @@ fn real_reply_gives_exact_wallet_balances() {
     assert_eq!(b[1].venue_asset, "ETH");
     assert_eq!(b[1].total, dec("100"));
     assert_eq!(b[1].total.to_string(), "100");
+    // available = `available_withdrawal_funds`; margin in use (BTC initial_margin 1.24669592)
+    // and reserves are locked; exact, total = available + locked.
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec("301.35396172")), Some(dec("1.24669593")))
+    );
+    assert_eq!(
+        (b[1].available, b[1].locked),
+        (Some(dec("99.999597")), Some(dec("0.000403")))
+    );
     for x in &b {
-        // Deribit defines no available/locked split of the wallet balance.
-        assert_eq!((x.available, x.locked), (None, None));
+        assert_eq!(x.available.unwrap() + x.locked.unwrap(), x.total);
         assert_eq!((x.borrowed, x.pending), (None, None));
         assert_eq!(x.as_of, Some(Ts::from_micros(1687352432005000)));
     }

@@ -171,11 +171,18 @@ fn live_style_strings_credit_and_suffixes() {
     let got = parse(body).unwrap();
     assert_eq!(got[0].total.to_string(), "1.2435000000");
     assert_eq!(got[0].available.unwrap().to_string(), "0.4012000000");
-    // Unused credit: the venue's "available" would include it, so none is given.
+    assert_eq!(got[0].locked.unwrap().to_string(), "0.8423000000");
+    // Unused credit: the venue's "available" (2.49121774) counts money lent, not owned;
+    // available is balance − hold_trade, the smaller.
     assert_eq!(got[1].asset, "ZUSD");
     assert_eq!(got[1].total.to_string(), "3.46840030");
     assert_eq!(got[1].locked.unwrap().to_string(), "2.14560458");
-    assert_eq!(got[1].available, None);
+    assert_eq!(got[1].available, Some(d("1.32279572")));
+    // Earn wallets: all held.
+    assert_eq!(
+        (got[2].available, got[2].locked),
+        (Some(d("0")), Some(d("0.25")))
+    );
     assert_eq!(
         (got[2].asset.as_str(), got[2].wallet.as_deref()),
         ("XBT", Some("opt_in_rewards"))
@@ -186,18 +193,18 @@ fn live_style_strings_credit_and_suffixes() {
         ("ETH2", Some("staked"))
     );
     assert_eq!(
-        (got[3].locked, got[3].available),
-        (None, None),
-        "\"\" is None"
+        (got[3].available, got[3].locked),
+        (Some(d("0")), Some(d("5"))),
+        "staked: all held, whatever hold_trade says"
     );
     assert_eq!(
         (got[4].asset.as_str(), got[4].wallet.as_deref()),
         ("USDT", Some("auto_earn"))
     );
     assert_eq!(
-        got[4].available,
-        Some(d("10.00000000")),
-        "credit == credit_used: no credit line"
+        (got[4].available, got[4].locked),
+        (Some(d("0")), Some(d("10"))),
+        "auto earn (.F) is held"
     );
     // An unknown suffix stays in the code: the asset master refuses it, nothing is guessed.
     assert_eq!(

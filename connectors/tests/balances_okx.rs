@@ -96,8 +96,12 @@ fn parses_the_real_response_exactly() {
     assert_eq!(b[0].venue_asset, "USDT");
     assert_eq!(b[0].total, dec!(94.42612990333333));
     assert_eq!(b[0].total.to_string(), "94.42612990333333");
-    // availBal (94.42612990333333) + frozenBal (5.468566666666667) != cashBal: not reported.
-    assert_eq!((b[0].available, b[0].locked), (None, None));
+    // availBal (94.42612990333333) + frozenBal (5.468566666666667) != cashBal: frozenBal is
+    // isolated-margin equity outside cashBal (= isoEq), so available is availBal, locked 0.
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(94.42612990333333)), Some(dec!(0)))
+    );
     assert_eq!((b[0].borrowed, b[0].pending), (None, None));
     assert_eq!(b[0].as_of, Some(Ts::from_millis(1_744_498_994_783)));
 }
@@ -251,4 +255,46 @@ fn simulator_checks_key_passphrase_signature_and_timestamp() {
             r#"{"msg":"Invalid OK-ACCESS-TIMESTAMP","code":"50112"}"#
         )
     );
+}
+
+/// Edits of the real response (constructed): a dormant account, float noise, frozen beyond
+/// cash, an unknown dust currency.
+#[test]
+fn dormant_noise_frozen_and_dust() {
+    // uTime days old: still parsed, as_of keeps it (freshness is received_at, not this).
+    let body = FIXTURE.replace("1744498994783", "1744000000000");
+    let b = parse(&body).unwrap();
+    assert_eq!(b[0].as_of, Some(Ts::from_millis(1_744_000_000_000)));
+    // Parts with binary-float noise: available is OKX's figure, locked the exact rest.
+    let body = FIXTURE
+        .replace(
+            r#""availBal": "94.42612990333333""#,
+            r#""availBal": "0.6612664522199999""#,
+        )
+        .replace(r#""cashBal": "94.42612990333333""#, r#""cashBal": "1""#);
+    let b = parse(&body).unwrap();
+    assert_eq!(
+        (b[0].total, b[0].available, b[0].locked),
+        (
+            dec!(1),
+            Some(dec!(0.6612664522199999)),
+            Some(dec!(0.3387335477800001))
+        )
+    );
+    // No availBal and frozen beyond cash: nothing is free.
+    let body = FIXTURE
+        .replace(r#""availBal": "94.42612990333333""#, r#""availBal": """#)
+        .replace(
+            r#""frozenBal": "5.468566666666667""#,
+            r#""frozenBal": "100""#,
+        );
+    let b = parse(&body).unwrap();
+    assert_eq!(
+        (b[0].available, b[0].locked),
+        (Some(dec!(0)), Some(dec!(94.42612990333333)))
+    );
+    // An unknown dust currency is passed through unmapped, exactly.
+    let body = FIXTURE.replace(r#""ccy": "USDT""#, r#""ccy": "ZZZDUST""#);
+    let b = parse(&body).unwrap();
+    assert_eq!(b[0].venue_asset, "ZZZDUST");
 }

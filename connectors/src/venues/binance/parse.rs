@@ -1,4 +1,18 @@
-//! Binance frames -> quotes. Pure: no clock, no I/O.
+//! Binance frames -> quotes, account bodies and user-data frames -> balances. Pure: no clock,
+//! no I/O.
+//!
+//! # Balances (`GET /api/v3/account` and the user data stream's `outboundAccountPosition`)
+//!
+//! Per asset of `balances[]` (`{"asset","free","locked"}`; in the stream `{"a","f","l"}`):
+//! - `available` = `free`, `locked` = `locked` (held by open orders), `total` = their sum, so
+//!   the split is exact by construction (Binance spot gives the two parts, no total);
+//! - `as_of` = `updateTime` (REST) / `u` ("time of last account update", the stream; falling
+//!   back to the event time `E`): the account's last change. A dormant account's
+//!   `updateTime` can be days old and is still its balance now: freshness is the confirmation
+//!   time `received_at` (the response / the frame), which the transport sets; nothing here
+//!   ages or drops a row by `updateTime`;
+//! - asset codes pass through unmapped (the asset master maps them); zero balances are
+//!   emitted as zero.
 
 use super::wire::{Event, Frame};
 use super::KIND;

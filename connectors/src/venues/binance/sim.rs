@@ -89,6 +89,8 @@ pub const SIM_BALANCES: &[(&str, &str, &str)] = &[
     ("BTC", "12.50000000", "0.50000000"),
     ("ETH", "300.00000000", "0.00000000"),
     ("USDT", "1500000.00000000", "25000.00000000"),
+    // Dust of an asset no registry knows (`super::super::SIM_UNKNOWN_ASSET`).
+    ("ZZZDUST", "0.00000001", "0.00000000"),
 ];
 
 impl crate::sim::rest::RestSimProtocol for BinanceRestSim {
@@ -118,7 +120,8 @@ impl crate::sim::rest::RestSimProtocol for BinanceRestSim {
             json!({
                 "makerCommission": 15, "takerCommission": 15, "buyerCommission": 0, "sellerCommission": 0,
                 "canTrade": true, "canWithdraw": true, "canDeposit": true, "brokered": false,
-                "updateTime": server, "accountType": "SPOT", "balances": balances,
+                // A dormant account: its last change is hours before the response.
+                "updateTime": server - super::super::SIM_DORMANT_MS, "accountType": "SPOT", "balances": balances,
                 "permissions": ["SPOT"], "uid": 354937868
             })
             .to_string(),
@@ -317,8 +320,9 @@ impl BinanceUserStreamSim {
             .map(|(a, f, l)| format!(r#"{{"a":"{a}","f":"{f}","l":"{l}"}}"#))
             .collect();
         format!(
-            r#"{{"subscriptionId":0,"event":{{"e":"outboundAccountPosition","E":{},"u":{now_ms},"B":[{}]}}}}"#,
+            r#"{{"subscriptionId":0,"event":{{"e":"outboundAccountPosition","E":{},"u":{},"B":[{}]}}}}"#,
             now_ms + 3,
+            now_ms - super::super::SIM_DORMANT_MS,
             balances.join(",")
         )
     }

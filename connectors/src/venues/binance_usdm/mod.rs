@@ -192,11 +192,7 @@ impl StreamingVenue for BinanceUsdm {
 /// the secret, `X-MBX-APIKEY` header, `timestamp` in ms, `recvWindow` default 5000). Rate limit:
 /// `REQUEST_WEIGHT` 2400 per minute per IP (the `rateLimits` of `GET /fapi/v1/exchangeInfo`).
 ///
-/// Semantics: `balance` is the wallet balance and becomes `total`. `availableBalance` is not a
-/// part of it: it is cross wallet balance plus unrealized PnL minus the margin in use (the real
-/// payload has `balance` 122607.35 and `availableBalance` 23.72), so no `locked` makes
-/// `total = available + locked` true by the venue's own definitions. Available and locked are
-/// therefore left `None` rather than invented.
+/// Semantics (total, available, locked, `as_of`): the "Balances" section of [`parse`]'s module doc.
 pub struct BinanceUsdmBalances;
 
 impl crate::polling::PollingVenue for BinanceUsdmBalances {

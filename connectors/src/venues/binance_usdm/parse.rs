@@ -1,4 +1,22 @@
-//! Binance USDⓈ-M frames -> quotes. Pure: no clock, no I/O.
+//! Binance USDⓈ-M frames -> quotes, the balance body -> balances. Pure: no clock, no I/O.
+//!
+//! # Balances (`GET /fapi/v3/balance`)
+//!
+//! Per asset (docs "Futures Account Balance V3"; the docs' annotated example names `balance` the
+//! total wallet balance, `availableBalance` the balance available for orders and
+//! `maxWithdrawAmount` the most that can be transferred out):
+//! - `total` = `balance`;
+//! - `available` = the smaller of `availableBalance` and `maxWithdrawAmount` (what can be
+//!   used or moved now; order and position initial margin are not in it), clamped to
+//!   `[0, balance]`; `locked` = `balance − available`: open-order and position margin,
+//!   isolated wallets and anything else Binance holds back (see [`super::super::split_held`]).
+//!   The real docs payload has `balance` 122607.35137903 and `availableBalance` 23.72469206,
+//!   so 122583.62668697 is held. Unrealised profit can make `availableBalance` exceed
+//!   `balance`; the clamp keeps available within what the wallet holds;
+//! - `as_of` = `updateTime`, the asset's last change (can be days old for an idle wallet).
+//!   Freshness is the confirmation time `received_at`, set by the transport; nothing here
+//!   ages or drops a row;
+//! - asset codes pass through unmapped.
 
 use super::wire::{Event, Frame};
 use super::KIND;
@@ -105,8 +123,7 @@ fn mark_price(
     Ok(FrameKind::Data)
 }
 
-/// `GET /fapi/v3/balance` -> balances: `balance` (the wallet balance) is the total; available
-/// and locked stay `None` (see [`super::BinanceUsdmBalances`] for why).
+/// `GET /fapi/v3/balance` -> balances (mapping in the module doc).
 pub fn parse_balance(
     body: &str,
     emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
@@ -131,9 +148,17 @@ pub fn parse_balance(
         ));
     }
     for b in list {
+        let total = b.balance.unwrap_or_default();
+        let free = match (b.available_balance, b.max_withdraw_amount) {
+            (Some(a), Some(w)) => Some(a.min(w)),
+            (a, w) => a.or(w),
+        };
+        let (available, locked) = super::super::split_held(total, free, None);
         emit(crate::polling::ParsedBalance {
             venue_asset: b.asset,
-            total: b.balance.unwrap_or_default(),
+            total,
+            available,
+            locked,
             as_of: b.update_time.map(Ts::from_millis),
             ..Default::default()
         });

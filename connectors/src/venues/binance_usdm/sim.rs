@@ -197,6 +197,8 @@ pub const SIM_BALANCES: &[(&str, &str, &str, &str)] = &[
     ),
     ("USDC", "50000.00000000", "50000.00000000", "50000.00000000"),
     ("BTC", "1.25000000", "1.25000000", "1.10000000"),
+    // Dust of an asset no registry knows (`super::super::SIM_UNKNOWN_ASSET`).
+    ("ZZZDUST", "0.00000001", "0.00000001", "0.00000001"),
 ];
 
 impl crate::sim::rest::RestSimProtocol for BinanceUsdmRestSim {
@@ -225,7 +227,7 @@ impl crate::sim::rest::RestSimProtocol for BinanceUsdmRestSim {
                     "accountAlias": "SgsR", "asset": asset, "balance": balance,
                     "crossWalletBalance": cross, "crossUnPnl": "0.00000000",
                     "availableBalance": avail, "maxWithdrawAmount": avail,
-                    "marginAvailable": true, "updateTime": server
+                    "marginAvailable": true, "updateTime": server - super::super::SIM_DORMANT_MS
                 })
             })
             .collect();

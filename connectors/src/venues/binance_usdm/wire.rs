@@ -108,6 +108,18 @@ pub struct FuturesBalance<'a> {
     pub asset: Cow<'a, str>,
     #[serde(default, deserialize_with = "crate::decimal::opt_str")]
     pub balance: Option<rust_decimal::Decimal>,
+    #[serde(
+        rename = "availableBalance",
+        default,
+        deserialize_with = "crate::decimal::opt_str"
+    )]
+    pub available_balance: Option<rust_decimal::Decimal>,
+    #[serde(
+        rename = "maxWithdrawAmount",
+        default,
+        deserialize_with = "crate::decimal::opt_str"
+    )]
+    pub max_withdraw_amount: Option<rust_decimal::Decimal>,
     #[serde(rename = "updateTime")]
     pub update_time: Option<i64>,
 }

@@ -278,10 +278,7 @@ pub const BALANCES: &str = "bybit";
 /// Rate limit: 50 requests/s per UID for this endpoint (the docs' "Rate Limit" table), budgeted
 /// per key, the closest the tracker can see (the 600 requests / 5 s per IP cap is looser).
 ///
-/// Semantics per coin: `walletBalance` is the total, `locked` (held by open spot orders) is
-/// locked, `borrowAmount` is borrowed. Bybit defines no available amount for a unified account
-/// (`availableToWithdraw` is deprecated and `""` there), so available is left `None` (the
-/// normalizer takes it as total - locked). `""` is "not applicable": `None`, never 0.
+/// Semantics per coin: the "Balances" section of [`parse`]'s module doc.
 pub struct BybitBalances;
 
 /// `X-BAPI-RECV-WINDOW` we send: Bybit's default.

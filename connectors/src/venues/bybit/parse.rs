@@ -1,4 +1,24 @@
-//! Bybit v5 public frames -> quotes. Pure: no clock, no I/O.
+//! Bybit v5 public frames -> quotes, private frames and REST bodies -> balances. Pure: no
+//! clock, no I/O.
+//!
+//! # Balances (`GET /v5/account/wallet-balance` and the private `wallet` topic, same mapping)
+//!
+//! Per coin of `list[].coin[]` (docs "Get Wallet Balance"):
+//! - `total` = `walletBalance` ("wallet balance of coin"); `borrowed` = `borrowAmount`;
+//!   `wallet` = the account's `accountType`;
+//! - held = `locked` ("locked balance due to the Spot open order") + `totalOrderIM`
+//!   ("pre-occupied margin for order") + `totalPositionIM` ("sum of initial margin of all
+//!   positions + pre-occupied liquidation fee"), each `""` counted as absent;
+//!   `available` = `walletBalance − held`, further capped by `availableToWithdraw` when Bybit
+//!   fills it (it is `""` for unified accounts since its deprecation), clamped to
+//!   `[0, walletBalance]`; `locked` = `total − available` (exact; see
+//!   [`super::super::split_held`]). Margin of a position settled in this coin is never
+//!   counted as free, and with cross-collateral margin above the coin's own balance nothing of
+//!   it is free. With none of these fields (portfolio margin mode gives `""`) both stay `None`;
+//! - `as_of` = the REST response's `time` / the push's `creationTime`: Bybit's time of the
+//!   snapshot (Bybit gives no per-coin last-change time). Freshness is the confirmation time
+//!   `received_at`, set by the transport; nothing here ages or drops a row;
+//! - coin codes are passed through unmapped; `""` is "not applicable": `None`, never 0.
 
 use super::wire::{BookSide, Data, Frame};
 use super::Category;
@@ -209,11 +229,20 @@ fn wallet_balances<'a>(
                     frame,
                 ));
             };
+            // Spot-order locks and order / position initial margin are all held; a coin with
+            // none of the three given (portfolio margin: `""`) falls back to what Bybit says
+            // can be withdrawn.
+            let held = [c.locked, c.total_order_im, c.total_position_im]
+                .into_iter()
+                .flatten()
+                .reduce(|a, b| a + b);
+            let (available, locked) =
+                super::super::split_held(total, c.available_to_withdraw, held);
             out.push(crate::polling::ParsedBalance {
                 venue_asset: c.coin,
                 total,
-                available: None,
-                locked: c.locked,
+                available,
+                locked,
                 borrowed: c.borrow_amount,
                 wallet: account.account_type.clone(),
                 as_of,

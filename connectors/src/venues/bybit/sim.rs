@@ -256,7 +256,21 @@ pub const SIM_BALANCES: &[(&str, &str, &str, &str)] = &[
     ("ETH", "18.7", "0", "0"),
     ("USDT", "412500.33618", "12000", "0"),
     ("USDC", "0", "0", "2500"),
+    // Dust of an asset no registry knows (`super::super::SIM_UNKNOWN_ASSET`).
+    ("ZZZDUST", "0.00000001", "0", "0"),
 ];
+
+/// Initial margin in use per coin: (coin, totalOrderIM, totalPositionIM). USDT margins open
+/// linear orders and positions; those amounts are held, not available.
+pub const SIM_MARGIN: &[(&str, &str, &str)] = &[("USDT", "1500.25", "8000.5")];
+
+/// The simulated (`totalOrderIM`, `totalPositionIM`) of `coin`.
+fn margin(coin: &str) -> (&'static str, &'static str) {
+    SIM_MARGIN
+        .iter()
+        .find(|(c, _, _)| *c == coin)
+        .map_or(("0", "0"), |(_, o, p)| (*o, *p))
+}
 
 /// Bybit's refusal envelope.
 fn refusal(code: i64, msg: &str, now_ms: i64) -> crate::sim::rest::SimHttpResponse {
@@ -325,12 +339,13 @@ impl crate::sim::rest::RestSimProtocol for BybitRestSim {
         let coins: Vec<Value> = SIM_BALANCES
             .iter()
             .map(|(coin, wallet, locked, borrow)| {
+                let (order_im, position_im) = margin(coin);
                 serde_json::json!({
                     "availableToBorrow": "", "bonus": "0", "accruedInterest": "0",
-                    "availableToWithdraw": "", "totalOrderIM": "0", "equity": wallet,
+                    "availableToWithdraw": "", "totalOrderIM": order_im, "equity": wallet,
                     "totalPositionMM": "0", "usdValue": "", "spotHedgingQty": "0",
                     "unrealisedPnl": "0", "collateralSwitch": true, "borrowAmount": borrow,
-                    "totalPositionIM": "0", "walletBalance": wallet, "cumRealisedPnl": "0",
+                    "totalPositionIM": position_im, "walletBalance": wallet, "cumRealisedPnl": "0",
                     "locked": locked, "marginCollateral": true, "coin": coin, "spotBorrow": borrow
                 })
             })
@@ -408,8 +423,9 @@ impl BybitPrivateSim {
         let coins: Vec<String> = SIM_BALANCES
             .iter()
             .map(|(coin, wallet, locked, borrow)| {
+                let (order_im, position_im) = margin(coin);
                 format!(
-                    r#"{{"coin":"{coin}","equity":"{wallet}","usdValue":"","walletBalance":"{wallet}","availableToWithdraw":"","availableToBorrow":"","borrowAmount":"{borrow}","accruedInterest":"0","totalOrderIM":"0","totalPositionIM":"0","totalPositionMM":"0","unrealisedPnl":"0","cumRealisedPnl":"0","bonus":"0","collateralSwitch":true,"marginCollateral":true,"locked":"{locked}","spotHedgingQty":"0","spotBorrow":"{borrow}"}}"#
+                    r#"{{"coin":"{coin}","equity":"{wallet}","usdValue":"","walletBalance":"{wallet}","availableToWithdraw":"","availableToBorrow":"","borrowAmount":"{borrow}","accruedInterest":"0","totalOrderIM":"{order_im}","totalPositionIM":"{position_im}","totalPositionMM":"0","unrealisedPnl":"0","cumRealisedPnl":"0","bonus":"0","collateralSwitch":true,"marginCollateral":true,"locked":"{locked}","spotHedgingQty":"0","spotBorrow":"{borrow}"}}"#
                 )
             })
             .collect();

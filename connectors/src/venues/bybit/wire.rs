@@ -196,6 +196,16 @@ pub struct WalletCoin<'a> {
     pub locked: Option<Decimal>,
     #[serde(rename = "borrowAmount", default, deserialize_with = "opt_str")]
     pub borrow_amount: Option<Decimal>,
+    /// "Pre-occupied margin for order" (`""` in portfolio margin mode).
+    #[serde(rename = "totalOrderIM", default, deserialize_with = "opt_str")]
+    pub total_order_im: Option<Decimal>,
+    /// "Sum of initial margin of all positions + Pre-occupied liquidation fee" (`""` in
+    /// portfolio margin mode).
+    #[serde(rename = "totalPositionIM", default, deserialize_with = "opt_str")]
+    pub total_position_im: Option<Decimal>,
+    /// "Available amount to withdraw of current coin" (`""` where Bybit no longer fills it).
+    #[serde(rename = "availableToWithdraw", default, deserialize_with = "opt_str")]
+    pub available_to_withdraw: Option<Decimal>,
 }
 
 /// A frame of the private stream (`/v5/private`), one type for all of them:

@@ -1,4 +1,14 @@
-//! Coinbase frames -> quotes. Pure: no clock, no I/O.
+//! Coinbase frames -> quotes, the accounts body -> balances. Pure: no clock, no I/O.
+//!
+//! # Balances (`GET /api/v3/brokerage/accounts`)
+//!
+//! Per account (one currency; docs "List Accounts": `available_balance`, `hold`, `updated_at`):
+//! - `available` = `available_balance.value`, `locked` = `hold.value` (open orders, pending
+//!   withdrawals and transfers), `total` = their sum: exact by construction;
+//! - `as_of` = `updated_at` (RFC 3339), the account's last change; a dormant wallet's can be
+//!   months old and is still its balance now. Freshness is the confirmation time
+//!   `received_at`, set by the transport; nothing here ages or drops a row by `updated_at`;
+//! - `sub_account` = `retail_portfolio_id`; currency codes pass through unmapped.
 
 use super::wire::Envelope;
 use super::KIND;
@@ -56,9 +66,8 @@ pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<Frame
     }
 }
 
-/// `GET /api/v3/brokerage/accounts` -> balances: available = `available_balance.value`, locked =
-/// `hold.value`, total = their sum; `sub_account` = the retail portfolio. Returns the next page's
-/// cursor when `has_next`.
+/// `GET /api/v3/brokerage/accounts` -> balances (mapping in the module doc). Returns the next
+/// page's cursor when `has_next`. Every account of the page is checked before any is emitted.
 pub fn parse_accounts(
     body: &str,
     emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
@@ -74,6 +83,7 @@ pub fn parse_accounts(
     let Some(accounts) = r.accounts else {
         return Err(ParseError::malformed(KIND, "no accounts", body));
     };
+    let mut out = Vec::with_capacity(accounts.len());
     for a in accounts {
         let (Some(avail), Some(hold)) = (
             a.available_balance.and_then(|v| v.value),
@@ -85,18 +95,31 @@ pub fn parse_accounts(
                 body,
             ));
         };
-        emit(crate::polling::ParsedBalance {
+        let as_of = match a.updated_at.as_deref() {
+            None | Some("") => None,
+            Some(t) => Some(Ts::parse_rfc3339(t).ok_or_else(|| {
+                ParseError::malformed(KIND, format!("bad updated_at {t:?}"), body)
+            })?),
+        };
+        out.push(crate::polling::ParsedBalance {
             venue_asset: a.currency,
             total: avail + hold,
             available: Some(avail),
             locked: Some(hold),
             sub_account: a.retail_portfolio_id,
+            as_of,
             ..Default::default()
         });
     }
-    match r.cursor {
-        Some(c) if r.has_next && !c.is_empty() => Ok(Some(c.into_owned())),
-        _ if r.has_next => Err(ParseError::malformed(KIND, "has_next without cursor", body)),
-        _ => Ok(None),
+    let next = match r.cursor {
+        Some(c) if r.has_next && !c.is_empty() => Some(c.into_owned()),
+        _ if r.has_next => {
+            return Err(ParseError::malformed(KIND, "has_next without cursor", body))
+        }
+        _ => None,
+    };
+    for b in out {
+        emit(b);
     }
+    Ok(next)
 }

@@ -112,6 +112,8 @@ pub const SIM_ACCOUNTS: &[(&str, &str, &str)] = &[
     ("ETH", "300.00000000", "0.00000000"),
     ("USD", "1475000.00", "25000.00"),
     ("USDC", "250000.000000", "0.000000"),
+    // Dust of an asset no registry knows (`super::super::SIM_UNKNOWN_ASSET`).
+    ("ZZZDUST", "0.00000001", "0.00000000"),
 ];
 
 /// Clock skew the simulator tolerates on `nbf`/`exp` (seconds).
@@ -237,7 +239,7 @@ impl crate::sim::rest::RestSimProtocol for CoinbaseRestSim {
                     "name": format!("{c} Wallet"), "currency": c,
                     "available_balance": {"value": a, "currency": c},
                     "default": true, "active": true,
-                    "created_at": "2021-05-31T09:59:59Z", "updated_at": "2024-01-15T10:30:00Z",
+                    "created_at": "2021-05-31T09:59:59Z", "updated_at": schemas::Ts::from_millis(ctx.now.millis() - super::super::SIM_DORMANT_MS).to_string(),
                     "deleted_at": null,
                     "type": if *c == "USD" { "FIAT" } else { "CRYPTO" }, "ready": true,
                     "hold": {"value": h, "currency": c},

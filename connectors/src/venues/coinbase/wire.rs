@@ -77,6 +77,9 @@ pub struct Account<'a> {
     pub hold: Option<Amount>,
     #[serde(default, borrow, deserialize_with = "opt_cow")]
     pub retail_portfolio_id: Option<Cow<'a, str>>,
+    /// The account's last change, RFC 3339 (`"2024-01-15T10:30:00Z"`).
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub updated_at: Option<Cow<'a, str>>,
 }
 
 /// `{"value":"1.23456789","currency":"BTC"}`

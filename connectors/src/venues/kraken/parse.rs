@@ -1,4 +1,27 @@
-//! Kraken v2 frames -> quotes. Pure: no clock, no I/O.
+//! Kraken v2 frames -> quotes, private REST bodies and `balances` frames -> balances. Pure: no
+//! clock, no I/O.
+//!
+//! # Balances
+//!
+//! `POST /0/private/BalanceEx`, per asset code (docs: `balance`, `hold_trade` (held by open
+//! orders), `credit`, `credit_used`; "available balance = balance + credit − credit_used −
+//! hold_trade"):
+//! - `total` = `balance`;
+//! - `available` = the smaller of Kraken's available figure and `balance − hold_trade`
+//!   (unused credit is lent, not owned, so it is never free collateral), clamped to
+//!   `[0, balance]`; `locked` = `total − available` (see [`super::super::split_held`]);
+//! - a code with a suffix `.S` (staked), `.B` (bonded / yield bearing), `.M` (opt-in
+//!   rewards), `.F` (auto earn), `.P` (parachain) is the base asset held in that earn wallet
+//!   (`wallet` names it, [`SUFFIX_WALLETS`]): all of it is `locked`, `available` = 0;
+//! - `Balance` (the older endpoint) gives a total only: `available` / `locked` stay `None` for
+//!   spot codes (nothing tells what is held), suffixed codes are held as above;
+//! - no time: `as_of` = `None`; freshness is the confirmation time `received_at`.
+//!
+//! The private WS v2 `balances` channel: the spot wallet's `balance` only (no hold), so
+//! `available` / `locked` stay `None` (the next BalanceEx poll brings the split); `as_of` is the
+//! ledger entry's `timestamp` for an update (the time of that change, however old), `None` for
+//! a snapshot. Freshness is `received_at`; nothing here ages or drops a row. Asset codes pass
+//! through unmapped (after the suffix split).
 
 use super::wire::Message;
 use super::KIND;
@@ -84,15 +107,8 @@ pub fn split_suffix(code: &str) -> (&str, Option<&'static str>) {
     (code, None)
 }
 
-/// `POST /0/private/BalanceEx` (or `/0/private/Balance`) -> balances, one per asset code.
-///
-/// BalanceEx: total = `balance`, locked = `hold_trade` (held by open spot orders). Kraken defines
-/// "available balance = balance + credit - credit_used - hold_trade"; without a credit line
-/// (`credit`, `credit_used` absent or equal) that is `balance - hold_trade`, given as available.
-/// With unused credit the venue's available includes money lent, not owned, so it cannot satisfy
-/// total = available + locked: available is left None (the normalizer then checks nothing) and
-/// the credit line itself is not reported as a balance.
-/// Balance (the older endpoint): total only.
+/// `POST /0/private/BalanceEx` (or `/0/private/Balance`) -> balances, one per asset code
+/// (mapping in the module doc).
 /// A non-empty `error` array is `ParseError::Venue` (Kraken refuses with HTTP 200).
 pub fn parse_balances(
     body: &str,
@@ -119,12 +135,14 @@ pub fn parse_balances(
             let e: super::wire::BalanceEx = serde_json::from_str(raw.get())
                 .map_err(|e| ParseError::malformed(KIND, e, body))?;
             let total = e.balance.ok_or_else(|| bad("balance"))?;
-            let no_credit = e.credit.unwrap_or_default() == e.credit_used.unwrap_or_default();
-            let available = match e.hold_trade {
-                Some(h) if no_credit => Some(total - h),
-                _ => None,
-            };
-            (total, available, e.hold_trade)
+            // Kraken's own available figure counts unused credit (money lent, not owned);
+            // `balance − hold_trade` never does, and `split_held` takes the smaller.
+            let venue_available = e.hold_trade.map(|h| {
+                total + e.credit.unwrap_or_default() - e.credit_used.unwrap_or_default() - h
+            });
+            let (available, locked) =
+                super::super::split_held(total, venue_available, e.hold_trade);
+            (total, available, locked)
         } else {
             let text = raw.get();
             let text = text
@@ -143,6 +161,13 @@ pub fn parse_balances(
                 let (a, w) = split_suffix(&c);
                 (std::borrow::Cow::Owned(a.to_owned()), w)
             }
+        };
+        // Staked, bonded, earn and parachain balances cannot be withdrawn or traded as they
+        // are: all of it is held.
+        let (available, locked) = if wallet.is_some() {
+            super::super::split_held(total, Some(rust_decimal::Decimal::ZERO), None)
+        } else {
+            (available, locked)
         };
         emit(crate::polling::ParsedBalance {
             venue_asset: asset,

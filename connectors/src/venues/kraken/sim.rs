@@ -94,6 +94,8 @@ pub const SIM_BALANCES: &[(&str, &str, &str)] = &[
     ("USDT", "250000.00000000", "0.00000000"),
     ("XBT.M", "0.2500000000", "0.0000000000"),
     ("DOT.S", "1000.0000000000", "0.0000000000"),
+    // Dust of an asset no registry knows (`super::super::SIM_UNKNOWN_ASSET`).
+    ("ZZZDUST", "0.00000001", "0.00000000"),
 ];
 
 impl crate::sim::rest::RestSimProtocol for KrakenRestSim {

@@ -198,11 +198,8 @@ impl StreamingVenue for Okx {
 /// ID (the endpoint's "Rate Limit" line), shared by every key of the user: budgeted per key,
 /// the closest the tracker can see.
 ///
-/// Semantics per currency (`data[0].details[]`): `cashBal` is the total; `availBal` and
-/// `frozenBal` are given as available and locked only when they add up to `cashBal`. They need
-/// not: `frozenBal` also counts isolated-margin equity and order margin that OKX does not carry in
-/// `cashBal` (the real payload has cashBal = availBal = 94.43 with frozenBal 5.47), and then
-/// both are left `None` rather than adjusted. `""` is OKX's "not applicable": `None`, never 0.
+/// Semantics per currency (`data[0].details[]`): the "Balances" section of [`parse`]'s module
+/// doc (which field is the total, what is available and locked, what `as_of` is).
 pub struct OkxBalances;
 
 /// OKX's REST timestamp: ISO 8601 UTC with exactly three fractional digits.

@@ -1,4 +1,24 @@
-//! OKX v5 frames -> quotes. Pure: no clock, no I/O.
+//! OKX v5 frames -> quotes and balances. Pure: no clock, no I/O.
+//!
+//! # Balances (`GET /api/v5/account/balance` and the private `account` channel, same mapping)
+//!
+//! Per currency of `data[].details[]` (docs "Get balance": `cashBal` "cash balance", `availBal`
+//! "available balance of currency", `frozenBal` "frozen balance of currency", `uTime` "update
+//! time of currency balance information"):
+//! - `total` = `cashBal`;
+//! - `available` = `availBal`, clamped to `[0, cashBal]`; `locked` = `cashBal − available`
+//!   (open-order and margin holds, whatever OKX freezes), so `total = available + locked`
+//!   exactly even when OKX's parts carry binary-float noise (`0.6612664522199999`) or do not
+//!   add up. `frozenBal` is not subtracted when `availBal` is given: it can count isolated-margin
+//!   equity that `cashBal` does not hold (the real payload in the fixtures has
+//!   `cashBal` = `availBal` = 94.43 with `frozenBal` = `isoEq` = 5.47, and `eq` = their sum);
+//!   only without `availBal` is `available = cashBal − frozenBal` (clamped). See
+//!   [`super::super::split_held`];
+//! - `as_of` = the currency's `uTime` (else the account's `uTime`): OKX's time of the
+//!   balance's last change. A dormant account's `uTime` can be days old; that is still its
+//!   balance now. Freshness is the confirmation time `received_at` (the poll's response or the
+//!   push), which the transport sets; nothing here drops or ages a row by `uTime`;
+//! - `""` is OKX's "not applicable": `None`, never 0. Codes are passed through unmapped.
 
 use super::wire::{Frame, Ticker};
 use super::{inst_id, KIND};
@@ -208,10 +228,14 @@ fn account_balances<'a>(
                     frame,
                 ));
             };
-            let (available, locked) = match (d.avail_bal, d.frozen_bal) {
-                (Some(a), Some(f)) if a + f == total => (Some(a), Some(f)),
-                _ => (None, None),
+            // `availBal` is OKX's own free figure; `frozenBal` is only a fallback, because it
+            // may count isolated-margin equity that `cashBal` does not hold (see the module doc).
+            let held = if d.avail_bal.is_some() {
+                None
+            } else {
+                d.frozen_bal
             };
+            let (available, locked) = super::super::split_held(total, d.avail_bal, held);
             out.push(crate::polling::ParsedBalance {
                 venue_asset: d.ccy,
                 total,

@@ -222,7 +222,8 @@ impl crate::sim::rest::RestSimProtocol for OkxRestSim {
         if !crate::auth::sign::same(&expected, sign) {
             return err(401, "50113", "Invalid Sign");
         }
-        let now = ctx.now.millis().to_string();
+        // A dormant account: its last change (`uTime`) is hours before the response.
+        let now = (ctx.now.millis() - super::super::SIM_DORMANT_MS).to_string();
         let details: Vec<serde_json::Value> = SIM_BALANCES
             .iter()
             .map(|(ccy, cash, avail, frozen)| {
@@ -330,7 +331,8 @@ impl OkxPrivateSim {
 
     /// One `account` push with every simulated currency, fields as in the REST sim.
     fn account(now_ms: i64) -> String {
-        let now = now_ms.to_string();
+        // `uTime` is the balance's last change, hours old for this dormant account.
+        let now = (now_ms - super::super::SIM_DORMANT_MS).to_string();
         let details: Vec<serde_json::Value> = SIM_BALANCES
             .iter()
             .map(|(ccy, cash, avail, frozen)| {
