@@ -186,7 +186,12 @@ fn tokens_in_a_wallet_are_rows_of_their_own() {
                   "eth:zzzunknown":{"balanceString":"42","confirmedBalanceString":"0","spendableBalanceString":"0","transferCount":0}}}"#;
     let b = collect(parse::parse_wallet, body).unwrap();
     let codes: Vec<&str> = b.iter().map(|x| x.venue_asset.as_ref()).collect();
-    assert_eq!(codes, ["eth", "eth:usdc", "eth:usdt", "eth:zzzunknown"]);
+    // A coin of unknown decimals keeps its code, marked as unscaled base units: no registry
+    // row can ever value raw base units as whole coins.
+    assert_eq!(
+        codes,
+        ["eth", "eth:usdc", "eth:usdt", "eth:zzzunknown (base units)"]
+    );
     assert!(b
         .iter()
         .all(|x| x.wallet.as_deref() == Some("62b0a0f4c3a1d80007a1b2c3")));
@@ -335,7 +340,7 @@ fn simulator_checks_token_hmac_and_timestamp() {
     );
     assert_eq!(row("ltc").total.to_string(), "0.00000546");
     assert_eq!(row("doge").total, Decimal::ZERO);
-    assert_eq!(row("eth:zzzunknown").total, dec!(1000000));
+    assert_eq!(row("eth:zzzunknown (base units)").total, dec!(1000000));
 
     let unauthorized = |resp: connectors::sim::rest::SimHttpResponse| {
         assert_eq!(resp.status, 401, "{}", resp.body);

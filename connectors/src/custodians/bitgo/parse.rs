@@ -104,6 +104,18 @@ fn amount(coin: &str, field: &'static str, v: &str) -> Result<Decimal, ParseErro
     }
 }
 
+/// The code a row goes out under: the coin's own, or, for a coin whose decimals are unknown
+/// (its amounts are unscaled base units), the coin with ` (base units)` appended, a code no
+/// registry can map. Else a registry row added for the plain code later would value raw base
+/// units as whole coins (a million times too much for a 6-decimal token).
+fn row_code(coin: Cow<'_, str>) -> Cow<'_, str> {
+    if coins::decimals(&coin).is_some() {
+        coin
+    } else {
+        Cow::Owned(format!("{coin} (base units)"))
+    }
+}
+
 fn base_units_unscaled(v: &str) -> Option<Decimal> {
     let digits = v.strip_prefix('-').unwrap_or(v);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -186,7 +198,7 @@ fn emit_rows<'a>(
 ) {
     for (coin, (total, available, locked, pending)) in rows {
         emit(ParsedBalance {
-            venue_asset: coin,
+            venue_asset: row_code(coin),
             total,
             available,
             locked,
@@ -264,7 +276,7 @@ pub fn parse_merged(
     }
     for (coin, total) in out {
         emit(ParsedBalance {
-            venue_asset: coin,
+            venue_asset: row_code(coin),
             total,
             ..Default::default()
         });
