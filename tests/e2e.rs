@@ -1244,10 +1244,9 @@ fn replay_takes_any_capture_reports_unpriceable_pairs_and_keeps_every_tick_and_b
         .unwrap()
         .iter()
         .any(|f| f == "UNMAPPED_ASSET"));
-    // The assets stream names it too.
-    assert!(of("feed_status.v1")
-        .iter()
-        .any(|f| f["stream"] == "assets" && f["reason"].as_str().unwrap().contains("ZZZDUST")));
+    // No feed status in a replay of REST bodies (the capture holds no connector states): the
+    // code is named in the report (above) and in the warning.
+    assert!(err.contains("ZZZDUST"), "{err}");
 }
 
 #[test]

@@ -244,15 +244,18 @@ fn base_units_edge_cases() {
         parse::base_units("xyz", "f", "1"),
         Err(ParseError::Unknown { .. })
     ));
-    // ...but its row is not dropped either: own code, base units unscaled (the registry knows
-    // no such code, so it is flagged, never valued).
+    // ...but its row is not dropped either: its code marked as unscaled base units (a code no
+    // registry row can map, so it is shown as unmapped, never valued).
     let b = collect(
         parse::parse_wallet_balances,
         r#"{"balances":[{"coin":"xyz","balanceString":"1"},{"coin":"btc","balanceString":"1"}]}"#,
     )
     .unwrap();
     assert_eq!(b.len(), 2);
-    assert_eq!((b[0].venue_asset.as_ref(), b[0].total), ("xyz", dec!(1)));
+    assert_eq!(
+        (b[0].venue_asset.as_ref(), b[0].total),
+        ("xyz (base units)", dec!(1))
+    );
     assert!(BitGo
         .asset_aliases()
         .iter()

@@ -179,8 +179,6 @@ impl QuoteRecorder {
 
 /// The stream name of a connector's balances (`feed_status.v1`).
 pub const BALANCES_STREAM: &str = "balances";
-/// The stream on which the normalizer reports a connector's unmapped asset codes.
-pub const ASSETS_STREAM: &str = "assets";
 
 /// The account a connector's balances belong to.
 fn account_of(c: &ConnectorInfo) -> String {
@@ -238,6 +236,9 @@ pub struct Normalizer {
     /// (connector, venue asset) already warned about, so a poll every few seconds does not
     /// repeat the same warning (the counter still counts every refusal).
     warned_unmapped: std::collections::HashSet<(u32, String)>,
+    /// The last `balances` feed status of each connector, re-emitted with the unmapped codes
+    /// in its reason when a new one appears.
+    balance_status: HashMap<u32, FeedStatus>,
     /// Collateral valuation (collateral.md): state per account.
     valuer: AccountValuer,
     /// Margin requirement per account (config).
@@ -267,6 +268,7 @@ impl Normalizer {
             stats: CoreStats::default(),
             assets: AssetMaster::default(),
             warned_unmapped: Default::default(),
+            balance_status: HashMap::new(),
             valuer,
             requirements: BTreeMap::new(),
             usd_prices: HashMap::new(),
@@ -355,17 +357,22 @@ impl Normalizer {
                     }
                 }
             }
-            Observation::Status(s) => {
+            Observation::Status(mut s) => {
                 self.stats.statuses += 1;
-                if s.stream == BALANCES_STREAM && s.state == schemas::FeedState::Live {
-                    // A successful poll confirms the source even when it carried no row.
-                    if let Some(c) = self.connectors.iter().find(|c| c.id == s.connector) {
-                        let account = account_of(c);
-                        self.valuer.on_confirmed(
-                            &account,
-                            &c.id,
-                            s.last_data_at.unwrap_or(s.since),
-                        );
+                if s.stream == BALANCES_STREAM {
+                    if let Some(i) = self.connectors.iter().position(|c| c.id == s.connector) {
+                        if s.state == schemas::FeedState::Live {
+                            // A successful poll confirms the source even with no row.
+                            let c = &self.connectors[i];
+                            let account = account_of(c);
+                            self.valuer.on_confirmed(
+                                &account,
+                                &c.id,
+                                s.last_data_at.unwrap_or(s.since),
+                            );
+                        }
+                        self.balance_status.insert(i as u32, s.clone());
+                        s = self.annotate_balances_status(i as u32, s);
                     }
                 }
                 out.push(Record::FeedStatus(s));
@@ -433,9 +440,12 @@ impl Normalizer {
                     reason,
                 });
                 if first {
-                    out.push(Record::FeedStatus(
-                        self.unmapped_status(b.connector, b.received_at),
-                    ));
+                    // Say so at once on the source's balances feed (its last status, annotated).
+                    if let Some(last) = self.balance_status.get(&b.connector).cloned() {
+                        out.push(Record::FeedStatus(
+                            self.annotate_balances_status(b.connector, last),
+                        ));
+                    }
                 }
                 return None;
             }
@@ -472,32 +482,32 @@ impl Normalizer {
         })
     }
 
-    /// The `assets` stream of a connector: `LIVE`, its reason naming every code of the
-    /// connector that cannot be mapped (emitted when a new one appears).
-    fn unmapped_status(&self, connector: u32, at: Ts) -> FeedStatus {
-        let conn = &self.connectors[connector as usize];
-        let codes: Vec<&str> = self
+    /// The codes of `connector` that cannot be mapped, sorted, as a reason suffix.
+    fn unmapped_note(&self, connector: u32) -> Option<String> {
+        let codes: std::collections::BTreeSet<&str> = self
             .warned_unmapped
             .iter()
             .filter(|(c, _)| *c == connector)
             .map(|(_, code)| code.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
             .collect();
-        FeedStatus {
-            schema: schemas::FeedStatusSchema,
-            connector: conn.id.clone(),
-            venue: conn.venue.clone(),
-            stream: ASSETS_STREAM.to_owned(),
-            state: schemas::FeedState::Live,
-            epoch: 0,
-            since: at,
-            last_data_at: Some(at),
-            reason: Some(format!(
+        (!codes.is_empty()).then(|| {
+            format!(
                 "unmapped asset codes (shown, counted 0): {}",
-                codes.join(", ")
-            )),
+                codes.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
+    /// A connector's `balances` status with the unmapped codes added to its reason, so the
+    /// feed that delivered them names them for as long as they are held.
+    fn annotate_balances_status(&self, connector: u32, mut s: FeedStatus) -> FeedStatus {
+        if let Some(note) = self.unmapped_note(connector) {
+            s.reason = Some(match s.reason.take() {
+                Some(r) => format!("{r}; {note}"),
+                None => note,
+            });
         }
+        s
     }
 
     /// Computes every tick T with `T < before` (quotes received at T belong to tick T, so a
@@ -844,17 +854,7 @@ mod balance_tests {
             (recs[2].asset.as_str(), recs[2].available, recs[2].locked),
             ("ETH", dec!(1), dec!(2))
         );
-        // The unknown code is not published as a balance but announced on the assets stream
-        // and held for the account's report.
-        let status = out
-            .iter()
-            .find_map(|r| match r {
-                Record::FeedStatus(f) => Some(f),
-                _ => None,
-            })
-            .expect("an assets feed status");
-        assert_eq!(status.stream, ASSETS_STREAM);
-        assert!(status.reason.as_deref().unwrap().contains("NOTACOIN"));
+        // The unknown code is not published as a balance but held for the account's report.
         let unmapped: Vec<_> = n.valuer().unmapped().collect();
         assert_eq!(unmapped.len(), 1);
         assert_eq!(

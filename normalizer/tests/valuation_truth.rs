@@ -3,7 +3,7 @@
 //! Figures are derived by hand from collateral.md, never from a previous run.
 
 use normalizer::assets::AssetMaster;
-use normalizer::core::{ConnectorInfo, Normalizer, ASSETS_STREAM};
+use normalizer::core::{ConnectorInfo, Normalizer};
 use normalizer::reference::ReferenceEngine;
 use normalizer::valuation::{flags, AccountValuer, Unmapped, ValuationParams};
 use rust_decimal::Decimal;
@@ -339,6 +339,20 @@ fn the_normalizer_awaits_sources_and_shows_what_it_cannot_map() {
         );
     let mut out = Vec::new();
     n.start_clock(t0());
+    let feed = |state: schemas::FeedState, at: Ts| {
+        Observation::Status(schemas::FeedStatus {
+            schema: schemas::FeedStatusSchema,
+            connector: "fireblocks".into(),
+            venue: "fireblocks".into(),
+            stream: "balances".into(),
+            state,
+            epoch: 0,
+            since: at,
+            last_data_at: Some(at),
+            reason: None,
+        })
+    };
+    n.apply(feed(schemas::FeedState::Live, t0()), &mut out);
     n.apply(obs(0, "USDC_POLYGON", dec!(5), t0()), &mut out);
     n.apply(obs(0, "ZZZ_UNKNOWN_TOKEN", dec!(7), t0()), &mut out);
     n.run_ticks_until(t0().plus_millis(1000), &mut out);
@@ -359,19 +373,33 @@ fn the_normalizer_awaits_sources_and_shows_what_it_cannot_map() {
         (dec!(0), dec!(5)),
         "no split from the venue: nothing shown free"
     );
-    let status = out
+    // The source's balances feed names the code at once, and keeps naming it.
+    let statuses: Vec<_> = out
         .iter()
-        .find_map(|r| match r {
+        .filter_map(|r| match r {
             Record::FeedStatus(f) => Some(f),
             _ => None,
         })
-        .unwrap();
-    assert_eq!(status.stream, ASSETS_STREAM);
-    assert!(status
-        .reason
-        .as_deref()
-        .unwrap()
-        .contains("ZZZ_UNKNOWN_TOKEN"));
+        .collect();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert_eq!(statuses[0].reason, None);
+    assert_eq!(statuses[1].stream, "balances");
+    assert_eq!(
+        statuses[1].reason.as_deref(),
+        Some("unmapped asset codes (shown, counted 0): ZZZ_UNKNOWN_TOKEN")
+    );
+    let mut down = Vec::new();
+    n.apply(
+        feed(schemas::FeedState::Down, t0().plus_millis(1200)),
+        &mut down,
+    );
+    match &down[0] {
+        Record::FeedStatus(f) => assert!(f
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("ZZZ_UNKNOWN_TOKEN"))),
+        other => panic!("{other:?}"),
+    }
 
     let report = out
         .iter()
