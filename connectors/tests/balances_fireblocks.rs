@@ -551,3 +551,85 @@ fn inconsistent_parts_reconcile_conservatively_and_exactly() {
         assert_eq!(r.available.unwrap() + r.locked.unwrap(), r.total, "{body}");
     }
 }
+
+const FB_FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fireblocks/");
+
+fn fb_fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FB_FIX}{name}")).unwrap()
+}
+
+fn held_is_never_free(b: &ParsedBalance<'_>) {
+    let (a, l) = (b.available.unwrap(), b.locked.unwrap());
+    assert!(a >= rust_decimal::Decimal::ZERO && l >= rust_decimal::Decimal::ZERO);
+    assert_eq!(a + l, b.total);
+    assert_eq!(b.as_of, None, "a vault account carries no balance time");
+}
+
+/// Fireblocks' own mock of `GET /v1/vault/accounts_paged` in `fireblocks/fireblocks-mcp`
+/// (`fixtures/README.md`): two vaults whose incoming `pending` (0.1 BTC, 0.2 ETH) is inside
+/// `total`; the record's total is the settled part, pending stays outside it.
+#[test]
+fn fireblocks_mcp_paged_mock_keeps_pending_outside_total() {
+    let (b, next) = parse(&fb_fixture("mcp_get_vault_accounts_spec_mock.json")).unwrap();
+    assert_eq!(next.as_deref(), Some("cursor-after"));
+    assert_eq!(b.len(), 2);
+    assert_eq!(b[0].venue_asset, "BTC");
+    assert_eq!(b[0].sub_account.as_deref(), Some("vault-1"));
+    // total 1.5 = available 1.4 + pending 0.1 + lockedAmount 0 + frozen 0.
+    assert_eq!(b[0].total.to_string(), "1.4");
+    assert_eq!(b[0].available.unwrap().to_string(), "1.4");
+    assert_eq!(b[0].locked.unwrap().to_string(), "0.0");
+    assert_eq!(b[0].pending, Some(dec!(0.1)));
+    held_is_never_free(&b[0]);
+    assert_eq!(b[1].venue_asset, "ETH");
+    assert_eq!(b[1].sub_account.as_deref(), Some("vault-2"));
+    // total 10.0 = available 9.8 + pending 0.2.
+    assert_eq!(b[1].total.to_string(), "9.8");
+    assert_eq!(b[1].available.unwrap().to_string(), "9.8");
+    assert_eq!(b[1].locked.unwrap().to_string(), "0.0");
+    assert_eq!(b[1].pending, Some(dec!(0.2)));
+    held_is_never_free(&b[1]);
+}
+
+/// Single vault accounts (`GET /v1/vault/accounts/{id}` bodies) put in a one-account
+/// `accounts_paged` envelope (the envelope is constructed, the account is as published).
+fn one_vault_page(account: &str) -> String {
+    format!(r#"{{"accounts":[{account}],"paging":{{}}}}"#)
+}
+
+/// Fireblocks' own single-vault mock (fireblocks-mcp): `balance` (the deprecated twin),
+/// `staked` "0" and a `null` customerRefId are read without harm.
+#[test]
+fn fireblocks_mcp_single_vault_mock() {
+    let body = one_vault_page(&fb_fixture("mcp_get_vault_account_by_id_spec_mock.json"));
+    let (b, next) = parse(&body).unwrap();
+    assert_eq!(next, None);
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].venue_asset, "ETH");
+    assert_eq!(b[0].sub_account.as_deref(), Some("1"));
+    assert_eq!(b[0].total.to_string(), "1.0");
+    assert_eq!(b[0].available.unwrap().to_string(), "1.0");
+    assert_eq!(b[0].locked.unwrap().to_string(), "0.0");
+    assert_eq!(b[0].pending, Some(dec!(0)));
+    held_is_never_free(&b[0]);
+}
+
+/// A sandbox vault from `fireblocks-sdk-rs`'s test (`fixtures/README.md`): a testnet id
+/// (`SOL_TEST`), every figure "0", the EOS staking fields `null`, an empty `blockHash`. Its
+/// vault `id` is the JSON number 483 there; the spec types it as a string, and this test
+/// quotes it (an EDIT, the only one) to read the asset row.
+#[test]
+fn sdk_rs_sandbox_vault_zero_testnet_row() {
+    let account = fb_fixture("fireblocks-sdk-rs_test_i32_vault_account.json");
+    assert!(account.contains(r#""id": 483,"#));
+    let body = one_vault_page(&account.replacen(r#""id": 483,"#, r#""id": "483","#, 1));
+    let (b, _) = parse(&body).unwrap();
+    assert_eq!(b.len(), 1, "a zero row is kept");
+    assert_eq!(b[0].venue_asset, "SOL_TEST");
+    assert_eq!(b[0].sub_account.as_deref(), Some("483"));
+    assert_eq!(b[0].total, dec!(0));
+    assert_eq!(b[0].available, Some(dec!(0)));
+    assert_eq!(b[0].locked, Some(dec!(0)));
+    assert_eq!(b[0].pending, Some(dec!(0)));
+    held_is_never_free(&b[0]);
+}

@@ -402,3 +402,127 @@ fn sim_refuses_with_the_spec_error_body() {
         Err(ParseError::Venue { .. })
     ));
 }
+
+/// Fireblocks' own API-validator mock-server data (`fixtures/README.md`): one account of
+/// `v2/api-validator/capability-presets/all-capabilities/accounts.json`, verbatim, whose
+/// `balances` items are put in a `GET /accounts/{id}/balances` body here (the envelope is
+/// constructed; every item is as published). 372 items: ISO codes, native coins (ETH on four
+/// chains), provider UUIDs, leading-zero amounts (`"00465225099"`, `"05"`), 11-decimal amounts,
+/// two credit balances.
+#[test]
+fn the_providers_validator_account_exactly() {
+    const ACC: &str = "173e7d94-4de9-4860-9774-4ef565b2eeef";
+    let account: serde_json::Value = serde_json::from_str(&fixture(
+        "api_validator_preset_all_capabilities_account_173e7d94.json",
+    ))
+    .unwrap();
+    assert_eq!(account["id"], ACC);
+    let items = account["balances"].as_array().unwrap();
+    let body = format!(r#"{{"balances":{}}}"#, account["balances"]);
+    let (b, next) = parse(&body, Some(&format!("b::{ACC}:"))).unwrap();
+    assert_eq!(b.len(), 372, "every item is a row, none dropped");
+    // A full page (>= 200): more of this account's balances after the last id.
+    let last = items.last().unwrap()["id"].as_str().unwrap();
+    assert_eq!(next, Some(format!("b::{ACC}:{last}")));
+    for (row, item) in b.iter().zip(items) {
+        assert_eq!(row.sub_account.as_deref(), Some(ACC));
+        assert_eq!(row.as_of, None);
+        assert_eq!(row.pending, None);
+        assert_eq!(row.borrowed, None);
+        let (a, l) = (row.available.unwrap(), row.locked.unwrap());
+        assert!(a >= dec!(0) && l >= dec!(0));
+        assert_eq!(a + l, row.total);
+        let text = |k: &str| item[k].as_str().unwrap().parse::<rust_decimal::Decimal>();
+        assert_eq!(Ok(a), text("availableAmount"));
+        assert_eq!(Ok(l), text("lockedAmount"));
+    }
+    // By hand (total = availableAmount + lockedAmount, the provider's own split kept).
+    let row = |i: usize| {
+        let r = &b[i];
+        (
+            r.venue_asset.as_ref(),
+            r.total.to_string(),
+            r.available.unwrap().to_string(),
+            r.locked.unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        row(0),
+        (
+            "bcd54bf9-db49-4e71-adad-71b5090db7fb",
+            "9823952".into(),
+            "9823068".into(),
+            "884".into()
+        )
+    );
+    // Leading zeros (allowed by `^\d+(\.\d+)?`) read as the number they write.
+    assert_eq!(
+        row(1),
+        (
+            "d9790799-5539-4c54-803b-d7d998cf38f6",
+            "465793377".into(),
+            "465225099".into(),
+            "568278".into()
+        )
+    );
+    assert_eq!(
+        row(9),
+        (
+            "4858e4b6-f8ff-4111-8b18-2330262c4983",
+            "47971.6394049".into(),
+            "47966.6394049".into(),
+            "5".into()
+        )
+    );
+    assert_eq!(
+        row(34),
+        ("BTC", "927.582".into(), "92".into(), "835.582".into())
+    );
+    // 11 decimals kept exactly.
+    assert_eq!(
+        row(47),
+        (
+            "ETH",
+            "6432545592.54917158622".into(),
+            "6432545340.08974550782".into(),
+            "252.4594260784".into()
+        )
+    );
+    assert_eq!(
+        row(168),
+        (
+            "ERN",
+            "92085567353.23191567817".into(),
+            "92085567352.23191567817".into(),
+            "1".into()
+        )
+    );
+    assert_eq!(
+        row(332),
+        (
+            "USD",
+            "925995.55512778".into(),
+            "865365".into(),
+            "60630.55512778".into()
+        )
+    );
+    // Credit balances: `creditAmount` (1000 in both) is in no figure.
+    assert_eq!(
+        row(49),
+        (
+            "EVMOS",
+            "6634155818".into(),
+            "6634155328".into(),
+            "490".into()
+        )
+    );
+    assert_eq!(
+        row(50),
+        ("FLR", "999945".into(), "897".into(), "999048".into())
+    );
+    // ETH on Arbitrum, Base, Ethereum and Optimism (`asset.blockchain`): four rows, each with
+    // its own figures, none merged or dropped.
+    assert_eq!(row(22).1, "44645497158.582533");
+    assert_eq!(row(28).1, "9299145279.601323725");
+    assert_eq!(row(64).1, "117676233.31");
+}

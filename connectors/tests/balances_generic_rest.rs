@@ -227,3 +227,34 @@ fn a_provider_uuid_passes_through() {
     assert_eq!(b[0].total.to_string(), "95.03");
     assert_eq!(b[0].locked.unwrap().to_string(), "0.00");
 }
+
+/// Fireblocks' own paged mock (fireblocks-mcp, `fixtures/README.md`) read through config: the
+/// second vault's assets, Fireblocks' field names mapped one to one. Fireblocks' `total`
+/// includes the unconfirmed incoming `pending` (0.2), and `generic_rest` has no way to say so:
+/// the 0.2 is in `total` and in `pending`, but never available (available = min(9.8,
+/// 10.0 - 0) = 9.8, the rest locked).
+#[test]
+fn fireblocks_mock_mapped_by_config_never_frees_pending() {
+    let body = include_str!("fixtures/fireblocks/mcp_get_vault_accounts_spec_mock.json");
+    let s = GenericSpec {
+        list: "/accounts/1/assets".into(),
+        asset: "/id".into(),
+        total: "/total".into(),
+        available: Some("/available".into()),
+        locked: Some("/lockedAmount".into()),
+        pending: Some("/pending".into()),
+        as_of: None,
+        decimals: None,
+        sub_account: None,
+        ..spec()
+    };
+    let b = parse(s, body).unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].venue_asset, "ETH");
+    assert_eq!(b[0].total.to_string(), "10.0");
+    assert_eq!(b[0].available.unwrap().to_string(), "9.8");
+    assert_eq!(b[0].locked.unwrap().to_string(), "0.2");
+    assert_eq!(b[0].pending.unwrap().to_string(), "0.2");
+    assert_eq!(b[0].as_of, None);
+    assert_eq!(b[0].available.unwrap() + b[0].locked.unwrap(), b[0].total);
+}

@@ -341,9 +341,10 @@ pub fn value_account(
 
 /// [`value_account`] with the balances that cannot be mapped and the sources still missing:
 /// both are shown and count 0. An unmapped non-zero balance flags `UNMAPPED_ASSET`; a source
-/// still awaited flags `AWAITING_BALANCES` and keeps the account out of `MARGIN_CALL` (a
-/// start-up is not a margin call: the figures are shown, the status is `DEGRADED`); a source
-/// past its limit with nothing flags `NO_BALANCES`.
+/// still awaited flags `AWAITING_BALANCES`, and a held asset whose first price is still
+/// awaited flags `AWAITING_PRICES`: either keeps the account out of `MARGIN_CALL` (a start-up
+/// is not a margin call: the figures are shown, the status is `DEGRADED`); a source past its
+/// limit with nothing flags `NO_BALANCES`.
 #[allow(clippy::too_many_arguments)]
 pub fn value_account_with(
     account: &str,
@@ -402,6 +403,10 @@ pub fn value_account_with(
     if awaiting {
         account_flags.insert(flags::AWAITING_BALANCES);
     }
+    if !extras.awaiting_prices.is_empty() {
+        account_flags.insert(flags::AWAITING_PRICES);
+    }
+    let awaiting = awaiting || !extras.awaiting_prices.is_empty();
     if extras
         .missing_sources
         .iter()

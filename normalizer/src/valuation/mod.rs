@@ -116,6 +116,9 @@ pub mod flags {
     pub const NO_BALANCES: &str = "NO_BALANCES";
     /// A testnet coin: listed, never valued.
     pub const TESTNET_ASSET: &str = "TESTNET_ASSET";
+    /// A held asset's first reference price has not come yet at start-up: the account is
+    /// `DEGRADED`, never `MARGIN_CALL`, until it comes or the start-up grace has passed.
+    pub const AWAITING_PRICES: &str = "AWAITING_PRICES";
 
     /// Flags that make an account `DEGRADED`: the figure rests on missing or old data.
     pub const DEGRADING: &[&str] = &[
@@ -125,6 +128,7 @@ pub mod flags {
         VALUE_OVERFLOW,
         UNMAPPED_ASSET,
         AWAITING_BALANCES,
+        AWAITING_PRICES,
         NO_BALANCES,
     ];
 }
@@ -416,6 +420,9 @@ pub struct AccountExtras {
     pub unmapped: Vec<schemas::UnmappedHolding>,
     /// Sorted by source.
     pub missing_sources: Vec<schemas::MissingSource>,
+    /// Held assets whose first reference price is still awaited at start-up (no record yet,
+    /// or `UNAVAILABLE` with no good price ever), within the start-up grace.
+    pub awaiting_prices: Vec<String>,
 }
 
 impl From<&BalanceSnapshot> for Holding {

@@ -62,8 +62,36 @@ impl AccountState {
         }
     }
 
-    fn extras(&self, t: Ts, started: Option<Ts>, params: &ValuationParams) -> AccountExtras {
+    fn extras(
+        &self,
+        t: Ts,
+        started: Option<Ts>,
+        params: &ValuationParams,
+        prices: &HashMap<String, ReferencePrice>,
+    ) -> AccountExtras {
         let max_age_us = |kind| params.max_balance_age_ms(kind).saturating_mul(1000);
+        // Start-up grace for prices: as long as an exchange balance may take.
+        let in_grace = started.is_none_or(|s| {
+            t.micros().saturating_sub(s.micros()) <= max_age_us(SourceKind::Exchange)
+        });
+        let mut awaiting_prices: Vec<String> = if in_grace {
+            self.balances
+                .values()
+                .filter(|h| !h.quantity.is_zero())
+                .filter(|h| h.asset != super::CASH_ASSET)
+                .filter(|h| params.class_of(&h.asset) != super::TESTNET_CLASS)
+                .filter(|h| {
+                    prices.get(&h.asset).is_none_or(|r| {
+                        r.status == schemas::PriceStatus::Unavailable && r.last_good_price.is_none()
+                    })
+                })
+                .map(|h| h.asset.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        awaiting_prices.sort();
+        awaiting_prices.dedup();
         let unmapped = self
             .unmapped
             .values()
@@ -100,6 +128,7 @@ impl AccountState {
         AccountExtras {
             unmapped,
             missing_sources,
+            awaiting_prices,
         }
     }
 }
@@ -249,7 +278,7 @@ impl AccountValuer {
         let state = accounts.get_mut(account)?;
         let last = state.last_status?;
         let holdings: Vec<Holding> = state.balances.values().cloned().collect();
-        let extras = state.extras(t, *started, params);
+        let extras = state.extras(t, *started, params, prices);
         let report = value_account_with(
             account,
             t,
@@ -295,7 +324,7 @@ impl AccountValuer {
         for name in names {
             let state = accounts.entry(name.clone()).or_default();
             let holdings: Vec<Holding> = state.balances.values().cloned().collect();
-            let extras = state.extras(t, Some(started), params);
+            let extras = state.extras(t, Some(started), params, prices);
             state.seq += 1;
             let report = value_account_with(
                 &name,
