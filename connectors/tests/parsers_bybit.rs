@@ -278,6 +278,37 @@ fn spot_ticker_adds_last_and_volume_to_the_book() {
     assert_eq!(q.sequence, None, "the book's seq numbers a spot symbol");
 }
 
+/// A level-1 book pair we did not write: nautilus_trader's `orderbook.1.BTCUSDT` test data
+/// (provenance in `tests/fixtures/README.md`). The snapshot lists two levels a side; the best
+/// (first, non-zero) one is the quote. The delta changes the best bid's size and removes the
+/// best ask (size "0") with no replacement: the ask is left unchanged (None in a delta).
+#[test]
+fn spot_level1_book_from_nautilus_test_data() {
+    let s = one_quote(
+        SPOT,
+        include_str!("fixtures/bybit/ws_orderbook_snapshot_nautilus.json"),
+    );
+    assert_eq!(s.symbol, "BTCUSDT");
+    assert_eq!(s.merge, Merge::Full);
+    assert_dec("bid", s.bid, "27450.00");
+    assert_dec("bid_size", s.bid_size, "0.500");
+    assert_dec("ask", s.ask, "27451.00");
+    assert_dec("ask_size", s.ask_size, "0.750");
+    assert_eq!(s.sequence, Some(987_654_321));
+    assert_eq!(s.exchange_ts, Some(Ts::from_millis(1_709_891_679_000)));
+
+    let d = one_quote(
+        SPOT,
+        include_str!("fixtures/bybit/ws_orderbook_delta_nautilus.json"),
+    );
+    assert_eq!(d.merge, Merge::Delta);
+    assert_dec("bid", d.bid, "27450.00");
+    assert_dec("bid_size", d.bid_size, "0.400");
+    assert_eq!((d.ask, d.ask_size), (None, None), "removed ask: unchanged");
+    assert_eq!(d.sequence, Some(987_654_322));
+    assert_eq!(d.exchange_ts, Some(Ts::from_millis(1_709_891_679_500)));
+}
+
 #[test]
 fn spot_level1_book_snapshot_and_delta() {
     let s = one_quote(SPOT, BOOK_SNAPSHOT);
