@@ -28,3 +28,30 @@ pub use schemas::{Observation, QuoteObs, SourceRef};
 pub use traits::{
     ConnState, FrameKind, Merge, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
 };
+
+/// A venue's chain name as a network id of `balance.v1`: upper case, every run of other
+/// characters one `_` (`Arbitrum One` -> `ARBITRUM_ONE`, `BNB Smart Chain` -> `BNB_SMART_CHAIN`).
+pub fn network_id(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_uppercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod network_tests {
+    #[test]
+    fn chain_names_become_network_ids() {
+        assert_eq!(super::network_id("Arbitrum"), "ARBITRUM");
+        assert_eq!(super::network_id(" BNB Smart-Chain "), "BNB_SMART_CHAIN");
+        assert_eq!(super::network_id("Ethereum"), "ETHEREUM");
+    }
+}

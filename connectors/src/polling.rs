@@ -82,6 +82,9 @@ pub struct ParsedBalance<'a> {
     pub sub_account: Option<Cow<'a, str>>,
     pub wallet: Option<Cow<'a, str>>,
     pub as_of: Option<Ts>,
+    /// The chain, when the venue names it beside the code (Network Link `blockchain`); the
+    /// normalizer otherwise takes it from the asset registry.
+    pub network: Option<Cow<'a, str>>,
 }
 
 impl ParsedBalance<'_> {
@@ -99,6 +102,7 @@ impl ParsedBalance<'_> {
             wallet: self.wallet.map(Cow::into_owned),
             as_of: self.as_of,
             received_at,
+            network: self.network.map(|n| crate::network_id(&n)),
         }
     }
 }

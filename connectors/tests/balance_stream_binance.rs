@@ -45,6 +45,7 @@ fn account_position_parses_to_exact_balances() {
             wallet: None,
             // `u`, the account's last update (REST's `updateTime`), not the event time `E`.
             as_of: Some(Ts::from_millis(1_564_034_571_073)),
+            network: None,
         }]
     );
     // The venue's six decimals survive: free + locked keeps the scale.
@@ -122,6 +123,7 @@ fn rest_and_ws_agree_on_the_same_fields() {
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: None,
                 wallet: None,
+                network: b.network.map(|s| s.into_owned().into()),
                 ..b
             })
         })

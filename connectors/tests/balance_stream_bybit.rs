@@ -27,6 +27,7 @@ fn parse(frame: &str) -> (FrameKind, Vec<ParsedBalance<'static>>) {
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: b.sub_account.map(|s| s.into_owned().into()),
                 wallet: b.wallet.map(|s| s.into_owned().into()),
+                network: b.network.map(|s| s.into_owned().into()),
                 ..b
             })
         })
@@ -51,6 +52,7 @@ fn wallet_push_parses_to_exact_balances() {
             sub_account: None,
             wallet: Some("UNIFIED".into()),
             as_of: Some(Ts::from_millis(1_700_034_722_104)),
+            network: None,
         }]
     );
     assert_eq!(b[0].total.to_string(), "0.00102964");

@@ -41,6 +41,7 @@ fn account_push_parses_to_exact_balances() {
         sub_account: None,
         wallet: None,
         as_of: Some(Ts::from_millis(u_time)),
+        network: None,
     };
     assert_eq!(
         b,
@@ -110,6 +111,7 @@ fn rest_and_ws_agree_on_the_same_fields() {
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: None,
                 wallet: None,
+                network: b.network.map(|s| s.into_owned().into()),
                 ..b
             })
         })

@@ -19,6 +19,7 @@ fn collect(f: Parser, body: &str) -> Result<Vec<ParsedBalance<'static>>, ParseEr
             venue_asset: b.venue_asset.into_owned().into(),
             sub_account: b.sub_account.map(|s| s.into_owned().into()),
             wallet: b.wallet.map(|s| s.into_owned().into()),
+            network: b.network.map(|s| s.into_owned().into()),
             ..b
         })
     })?;

@@ -16,6 +16,7 @@ fn collect(body: &str) -> Result<(Vec<ParsedBalance<'static>>, Option<String>), 
             venue_asset: b.venue_asset.into_owned().into(),
             sub_account: None,
             wallet: None,
+            network: b.network.map(|s| s.into_owned().into()),
             ..b
         })
     })?;

@@ -38,6 +38,7 @@ fn parse(body: &str, cursor: Option<&str>) -> Result<Parsed, ParseError> {
             venue_asset: b.venue_asset.into_owned().into(),
             sub_account: b.sub_account.map(|s| s.into_owned().into()),
             wallet: b.wallet.map(|s| s.into_owned().into()),
+            network: b.network.map(|s| s.into_owned().into()),
             ..b
         })
     })?;
@@ -525,4 +526,31 @@ fn the_providers_validator_account_exactly() {
     assert_eq!(row(22).1, "44645497158.582533");
     assert_eq!(row(28).1, "9299145279.601323725");
     assert_eq!(row(64).1, "117676233.31");
+    // ... and each keeps its chain, so no holding key can fold one into another.
+    let mut eth: Vec<(&str, Option<&str>)> = b
+        .iter()
+        .filter(|r| r.venue_asset == "ETH")
+        .map(|r| (r.venue_asset.as_ref(), r.network.as_deref()))
+        .collect();
+    eth.sort();
+    assert_eq!(
+        eth,
+        [
+            ("ETH", Some("Arbitrum")),
+            ("ETH", Some("Base")),
+            ("ETH", Some("Ethereum")),
+            ("ETH", Some("Optimism"))
+        ]
+    );
+    // Into observations: the network id of balance.v1.
+    let obs = b[22].clone().into_obs(0, schemas::Ts::from_millis(0));
+    assert!(obs
+        .network
+        .as_deref()
+        .is_some_and(|n| n == n.to_uppercase()));
+    // National currencies and asset ids name no chain.
+    assert!(b
+        .iter()
+        .filter(|r| r.venue_asset == "USD")
+        .all(|r| r.network.is_none()));
 }

@@ -32,6 +32,7 @@ fn parse(kind: &str, body: &str) -> Vec<ParsedBalance<'static>> {
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: b.sub_account.map(|s| s.into_owned().into()),
                 wallet: b.wallet.map(|s| s.into_owned().into()),
+                network: b.network.map(|s| s.into_owned().into()),
                 ..b
             })
         })

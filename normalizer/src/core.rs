@@ -471,7 +471,8 @@ impl Normalizer {
             wallet: b.wallet,
             asset: resolved.asset,
             venue_asset: b.venue_asset,
-            network: resolved.network,
+            // The venue's own chain name wins over the registry's reading of the code.
+            network: b.network.or(resolved.network),
             total: b.total,
             available,
             locked,
@@ -796,6 +797,7 @@ mod balance_tests {
             wallet: None,
             as_of: None,
             received_at: Ts::from_millis(5),
+            network: None,
         })
     }
 
@@ -923,6 +925,7 @@ mod valuation_tests {
             wallet: None,
             as_of: None,
             received_at: Ts::from_millis(at_ms),
+            network: None,
         })
     }
 

@@ -322,6 +322,7 @@ fn obs(connector: u32, code: &str, total: Decimal, at: Ts) -> Observation {
         wallet: None,
         as_of: Some(at.plus_millis(-48 * HOUR)),
         received_at: at,
+        network: None,
     })
 }
 
@@ -440,5 +441,53 @@ fn the_normalizer_awaits_sources_and_shows_what_it_cannot_map() {
         })
         .unwrap();
     assert!(report.missing_sources.is_empty());
+    // USDC's first price has not come (no USDC-USD pair here): still the start-up grace.
+    assert_eq!(
+        report.flags,
+        vec![
+            flags::AWAITING_PRICES,
+            flags::NO_PRICE,
+            flags::UNMAPPED_ASSET
+        ]
+    );
+    assert_eq!(report.status, CollateralStatus::Degraded);
+    // Past the grace (5 min, as long as an exchange balance may take) the call is real.
+    out.clear();
+    n.run_ticks_until(t0().plus_millis(5 * MIN + 2000), &mut out);
+    let report = out
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            Record::CollateralReport(c) => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(report.flags, vec![flags::NO_PRICE, flags::UNMAPPED_ASSET]);
     assert_eq!(report.status, CollateralStatus::MarginCall);
+}
+
+#[test]
+fn a_held_asset_awaiting_its_first_price_is_not_a_margin_call() {
+    let mut v = AccountValuer::new(ValuationParams::default());
+    let reqs = BTreeMap::from([("fund-a".to_owned(), dec!(1000000))]);
+    v.on_balance(&btc(dec!(10), t0(), t0()));
+    // The first cut comes before the first BTC-USD price.
+    let r = only(v.value(t0(), &HashMap::new(), &reqs));
+    assert_eq!(r.status, CollateralStatus::Degraded);
+    assert!(r.flags.contains(&flags::AWAITING_PRICES.to_owned()));
+    // An UNAVAILABLE price that was never good is still awaited...
+    let mut never = usd_price("BTC", dec!(1));
+    never.price = None;
+    never.status = PriceStatus::Unavailable;
+    never.last_good_price = None;
+    let p = HashMap::from([("BTC".to_owned(), never.clone())]);
+    let r = only(v.value(t0().plus_millis(1000), &p, &reqs));
+    assert_eq!(r.status, CollateralStatus::Degraded);
+    // ... a price that has been good once is not: its loss is a real risk.
+    let mut lost = never;
+    lost.last_good_price = Some(dec!(60000));
+    let p = HashMap::from([("BTC".to_owned(), lost)]);
+    let r = only(v.value(t0().plus_millis(2000), &p, &reqs));
+    assert!(!r.flags.contains(&flags::AWAITING_PRICES.to_owned()));
+    assert_eq!(r.status, CollateralStatus::MarginCall);
 }

@@ -46,6 +46,8 @@ pub struct BalanceObs {
     /// The venue's time for this balance, if it gives one.
     pub as_of: Option<Ts>,
     pub received_at: Ts,
+    /// The chain, when the venue names it beside the code (upper snake case, `ARBITRUM`).
+    pub network: Option<String>,
 }
 
 /// An observation: `PriceTick` material, a balance, or a stream's state change.

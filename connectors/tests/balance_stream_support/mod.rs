@@ -23,6 +23,7 @@ pub fn parse_owned(
             venue_asset: b.venue_asset.into_owned().into(),
             sub_account: b.sub_account.map(|s| s.into_owned().into()),
             wallet: b.wallet.map(|s| s.into_owned().into()),
+            network: b.network.map(|s| s.into_owned().into()),
             ..b
         })
     })?;

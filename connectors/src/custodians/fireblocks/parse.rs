@@ -104,6 +104,8 @@ pub fn parse_vault_accounts(
                 }),
                 wallet: None,
                 as_of: None,
+                // The id names the chain (`USDC_POLYGON`); the registry reads it.
+                network: None,
             });
         }
     }

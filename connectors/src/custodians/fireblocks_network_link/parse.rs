@@ -133,6 +133,13 @@ fn parse_balances(
             sub_account: Some(Cow::Owned((*account).to_owned())),
             wallet: None,
             as_of: None,
+            // A symbol on several chains is several holdings: the chain keeps them apart.
+            network: b
+                .asset
+                .cryptocurrency_symbol
+                .as_ref()
+                .and(b.asset.blockchain.as_deref())
+                .map(Cow::Borrowed),
         });
     }
     let next = if page.balances.len() >= PAGE_LIMIT {

@@ -74,6 +74,10 @@ pub struct AssetReference<'a> {
     pub cryptocurrency_symbol: Option<Cow<'a, str>>,
     #[serde(rename = "assetId", default, borrow, deserialize_with = "opt_cow")]
     pub asset_id: Option<Cow<'a, str>>,
+    /// The chain of a `cryptocurrencySymbol` (`Ethereum`, `Arbitrum`, `Base`...): one symbol
+    /// on four chains is four holdings.
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub blockchain: Option<Cow<'a, str>>,
 }
 
 /// Every error response (OpenAPI `GeneralError`, `BadRequestError`, `UnauthorizedError`):
