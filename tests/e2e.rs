@@ -1287,3 +1287,67 @@ pairs = ["NKN-USD", "LRC-USD", "BTC-USD"]
     assert!(out.contains("\"instrument\":\"NKN-USDT\""));
     assert!(!out.contains("reference_price.v1"));
 }
+
+#[test]
+fn the_asset_registry_is_listed_searched_and_extended_by_config() {
+    // Search by any venue's code: the network comes along.
+    let o = bin().args(["assets", "USDC_POLYGON"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("fireblocks:USDC_POLYGON@POLYGON"), "{out}");
+    let o = bin().args(["assets", "--json"]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["assets"].as_array().unwrap().len() >= 300);
+
+    // A registry file over the shipped one: a new asset and a venue code for it.
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("extra-assets.toml");
+    std::fs::write(
+        &registry,
+        r#"
+version = "desk-1"
+[[asset]]
+code = "DESKCOIN"
+name = "Desk coin"
+class = "long_tail"
+[[code]]
+venue = "fireblocks"
+code = "DESKCOIN_ERC20"
+asset = "DESKCOIN"
+network = "ETHEREUM"
+"#,
+    )
+    .unwrap();
+    let cfg = dir.path().join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[assets]\nregistry_file = {:?}\n[reference]\npairs = []\n",
+            registry.display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = bin()
+        .args(["assets", "DESKCOIN_ERC20", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.contains("+desk-1"), "{out}");
+    assert!(out.contains("fireblocks:DESKCOIN_ERC20@ETHEREUM"), "{out}");
+
+    // A bad registry file is refused with the field's path.
+    std::fs::write(
+        &registry,
+        "[[code]]\nvenue = \"kraken\"\ncode = \"XFOO\"\nasset = \"NOPE\"\n",
+    )
+    .unwrap();
+    let o = bin().arg("check-config").arg(&cfg).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("assets.registry_file: alias kraken:XFOO points to unknown asset"),
+        "{}",
+        stderr(&o)
+    );
+}
