@@ -130,6 +130,8 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
     let mut quotes = Vec::new();
     let mut last_time = None;
     // Per connector: its connection state, replaced when the epoch changes (a new socket).
+    // Per connector: the first page's time of the REST poll being read, if one is open.
+    let mut poll_started: Vec<Option<schemas::Ts>> = vec![None; plan.connectors.len()];
     let mut conns: Vec<(u64, Connection)> = (0..plan.connectors.len())
         .map(|_| (u64::MAX, Connection::default()))
         .collect();
@@ -165,10 +167,19 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             let mut emit = |b: connectors::polling::ParsedBalance<'_>| {
                 balances.push(b.into_obs(ci as u32, line.received_at))
             };
+            let mut closes_poll = false;
             let parsed = if line.channel.starts_with("rest:") {
                 pc.polling
                     .or_else(|| registry::polling(&line.venue))
-                    .map(|p| p.parse_balances(&line.frame, &mut emit).is_ok())
+                    .map(|p| match p.parse_balances(&line.frame, &mut emit) {
+                        // The last page of a poll: as live, the poll closes (what it no longer
+                        // lists is gone), as of its first page's response.
+                        Ok(next) => {
+                            closes_poll = next.is_none();
+                            true
+                        }
+                        Err(_) => false,
+                    })
             } else {
                 registry::balance_stream(&line.venue)
                     .map(|st| st.parse(&line.frame, &mut emit).is_ok())
@@ -178,6 +189,22 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             }
             for b in balances {
                 normalizer.apply(Observation::Balance(b), &mut records);
+            }
+            if line.channel.starts_with("rest:") {
+                let first = *poll_started[ci].get_or_insert(line.received_at);
+                if parsed != Some(true) {
+                    poll_started[ci] = None;
+                } else if closes_poll {
+                    poll_started[ci] = None;
+                    normalizer.apply(
+                        Observation::Balance(schemas::BalanceObs::poll_closed(
+                            ci as u32,
+                            first,
+                            line.received_at,
+                        )),
+                        &mut records,
+                    );
+                }
             }
             last_time = Some(line.received_at);
             written += write_records(&mut out, &mut records)?;

@@ -103,6 +103,7 @@ impl ParsedBalance<'_> {
             as_of: self.as_of,
             received_at,
             network: self.network.map(|n| crate::network_id(&n)),
+            poll_started: None,
         }
     }
 }
@@ -357,6 +358,9 @@ async fn poll_once(
     c.stats.polls.fetch_add(1, Ordering::Relaxed);
     let mut cursor: Option<String> = None;
     let mut sent = 0;
+    // The first page's response time: the poll's snapshot is as of then (replay reads the
+    // same time from the capture).
+    let mut started: Option<Ts> = None;
     // A runaway cursor must not loop forever.
     for _page in 0..1000 {
         let req = c
@@ -414,6 +418,7 @@ async fn poll_once(
             )))
         })?;
         let received_at = Ts::now();
+        let started = *started.get_or_insert(received_at);
         if let Some(cap) = &c.capture {
             // Only what the venue sent; the request (and its credentials) is never recorded.
             let line = CaptureLine {
@@ -468,7 +473,19 @@ async fn poll_once(
         }
         match next {
             Some(n) => cursor = Some(n),
-            None => return Ok(sent),
+            None => {
+                // Every page read: the poll is the source's full snapshot, so what it no longer
+                // lists is gone. Sent reliably, after the balances, like them.
+                outbox
+                    .push_reliable(Observation::Balance(BalanceObs::poll_closed(
+                        c.index,
+                        started,
+                        received_at,
+                    )))
+                    .await
+                    .map_err(|_| None)?;
+                return Ok(sent);
+            }
         }
     }
     Err(Some(PollFailure::Other("more than 1000 pages".into())))

@@ -342,6 +342,7 @@ impl Normalizer {
                     out.push(Record::PriceTick(tick));
                 }
             }
+            Observation::Balance(b) if b.is_poll_close() => self.close_poll(b, out),
             Observation::Balance(b) => {
                 if let Some(rec) = self.apply_balance(b, out) {
                     self.valuer.on_balance(&rec);
@@ -481,6 +482,52 @@ impl Normalizer {
             as_of: b.as_of.unwrap_or(b.received_at),
             received_at: b.received_at,
         })
+    }
+
+    /// The close of a full poll: holdings the poll no longer listed are gone. Each is
+    /// published once more with zero (a compacted `balance.v1` topic must not keep the last
+    /// figure forever), and the account is revalued if its status changed.
+    fn close_poll(&mut self, b: BalanceObs, out: &mut Vec<Record>) {
+        let (Some(conn), Some(started)) =
+            (self.connectors.get(b.connector as usize), b.poll_started)
+        else {
+            self.stats.unknown_source_dropped += 1;
+            return;
+        };
+        let account = account_of(conn);
+        let gone = self
+            .valuer
+            .on_poll_closed(&account, &conn.id, started, b.received_at);
+        for (at, h) in gone {
+            self.stats.balances += 1;
+            out.push(Record::Balance(BalanceSnapshot {
+                schema: BalanceSchema,
+                account: account.clone(),
+                source: conn.id.clone(),
+                source_kind: conn.source_kind,
+                venue: conn.venue.clone(),
+                sub_account: at.sub_account,
+                wallet: at.wallet,
+                asset: h.asset,
+                venue_asset: h.venue_asset,
+                network: h.network,
+                total: Decimal::ZERO,
+                available: Decimal::ZERO,
+                locked: Decimal::ZERO,
+                borrowed: None,
+                pending: None,
+                as_of: b.received_at,
+                received_at: b.received_at,
+            }));
+        }
+        if let Some(report) = self.valuer.value_if_changed(
+            &account,
+            b.received_at,
+            &self.usd_prices,
+            &self.requirements,
+        ) {
+            out.push(Record::CollateralReport(report));
+        }
     }
 
     /// The codes of `connector` that cannot be mapped, sorted, as a reason suffix.
@@ -797,6 +844,7 @@ mod balance_tests {
             wallet: None,
             as_of: None,
             received_at: Ts::from_millis(5),
+            poll_started: None,
             network: None,
         })
     }
@@ -925,6 +973,7 @@ mod valuation_tests {
             wallet: None,
             as_of: None,
             received_at: Ts::from_millis(at_ms),
+            poll_started: None,
             network: None,
         })
     }

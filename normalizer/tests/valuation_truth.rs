@@ -322,6 +322,7 @@ fn obs(connector: u32, code: &str, total: Decimal, at: Ts) -> Observation {
         wallet: None,
         as_of: Some(at.plus_millis(-48 * HOUR)),
         received_at: at,
+        poll_started: None,
         network: None,
     })
 }
@@ -490,4 +491,88 @@ fn a_held_asset_awaiting_its_first_price_is_not_a_margin_call() {
     let r = only(v.value(t0().plus_millis(2000), &p, &reqs));
     assert!(!r.flags.contains(&flags::AWAITING_PRICES.to_owned()));
     assert_eq!(r.status, CollateralStatus::MarginCall);
+}
+
+#[test]
+fn a_holding_the_next_full_poll_no_longer_lists_is_gone_and_published_as_zero() {
+    let conns = vec![connector("okx", SourceKind::Exchange)];
+    let mut n = Normalizer::new(conns, ReferenceEngine::new(vec![]).unwrap(), 1000)
+        .with_valuation(ValuationParams::default(), BTreeMap::new());
+    let mut out = Vec::new();
+    n.start_clock(t0());
+    // Poll 1 lists BTC and USDC; poll 2 (OKX lists only non-zero currencies) lists BTC only.
+    let p1 = t0();
+    n.apply(obs(0, "BTC", dec!(1), p1), &mut out);
+    n.apply(obs(0, "USDC", dec!(500), p1), &mut out);
+    n.apply(
+        Observation::Balance(BalanceObs::poll_closed(0, p1, p1)),
+        &mut out,
+    );
+    let p2 = t0().plus_millis(5000);
+    n.apply(obs(0, "BTC", dec!(1), p2), &mut out);
+    // A stream push between the poll's first page and its close is newer than the poll: kept.
+    n.apply(obs(0, "ETH", dec!(2), p2.plus_millis(10)), &mut out);
+    out.clear();
+    n.apply(
+        Observation::Balance(BalanceObs::poll_closed(0, p2, p2.plus_millis(20))),
+        &mut out,
+    );
+    let zeros: Vec<_> = out
+        .iter()
+        .filter_map(|r| match r {
+            Record::Balance(b) => Some(b),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(zeros.len(), 1, "{zeros:?}");
+    assert_eq!(
+        (
+            zeros[0].asset.as_str(),
+            zeros[0].total,
+            zeros[0].venue_asset.as_str()
+        ),
+        ("USDC", dec!(0), "USDC")
+    );
+    out.clear();
+    n.run_ticks_until(t0().plus_millis(6000), &mut out);
+    let report = out
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            Record::CollateralReport(c) => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    let held: Vec<&str> = report.assets.iter().map(|a| a.asset.as_str()).collect();
+    assert_eq!(held, vec!["BTC", "ETH"]);
+}
+
+#[test]
+fn an_empty_accounts_poll_close_confirms_its_source() {
+    let conns = vec![
+        connector("okx", SourceKind::Exchange),
+        connector("kraken", SourceKind::Exchange),
+    ];
+    let mut n = Normalizer::new(conns, ReferenceEngine::new(vec![]).unwrap(), 1000).with_valuation(
+        ValuationParams::default(),
+        BTreeMap::from([("fund-a".to_owned(), dec!(1000))]),
+    );
+    let mut out = Vec::new();
+    n.start_clock(t0());
+    n.apply(obs(0, "USD", dec!(10), t0()), &mut out);
+    n.apply(
+        Observation::Balance(BalanceObs::poll_closed(1, t0(), t0())),
+        &mut out,
+    );
+    n.run_ticks_until(t0().plus_millis(1000), &mut out);
+    let report = out
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            Record::CollateralReport(c) => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert!(report.missing_sources.is_empty(), "{report:?}");
+    assert_eq!(report.status, CollateralStatus::MarginCall);
 }

@@ -48,6 +48,38 @@ pub struct BalanceObs {
     pub received_at: Ts,
     /// The chain, when the venue names it beside the code (upper snake case, `ARBITRUM`).
     pub network: Option<String>,
+    /// Set on the observation that closes a full REST poll of the connector (every page
+    /// read), to the poll's first response time: whatever the connector held before and this
+    /// poll no longer lists is gone (OKX lists only non-zero currencies). The closing
+    /// observation is [`BalanceObs::poll_closed`], with no asset.
+    pub poll_started: Option<Ts>,
+}
+
+impl BalanceObs {
+    /// The close of a full poll of `connector`: no balance of its own (`venue_asset` empty),
+    /// read from `started` (the first page's response) to `received_at` (the last page's).
+    pub fn poll_closed(connector: u32, started: Ts, received_at: Ts) -> Self {
+        BalanceObs {
+            connector,
+            venue_asset: String::new(),
+            total: Decimal::ZERO,
+            available: None,
+            locked: None,
+            borrowed: None,
+            pending: None,
+            sub_account: None,
+            wallet: None,
+            as_of: None,
+            received_at,
+            network: None,
+            poll_started: Some(started),
+        }
+    }
+
+    /// Whether this is the close of a poll rather than a balance.
+    pub fn is_poll_close(&self) -> bool {
+        self.venue_asset.is_empty() && self.poll_started.is_some()
+    }
 }
 
 /// An observation: `PriceTick` material, a balance, or a stream's state change.

@@ -82,7 +82,7 @@ mod method;
 mod valuer;
 
 pub use method::{value_account, value_account_with};
-pub use valuer::{AccountValuer, Unmapped};
+pub use valuer::{AccountValuer, GoneHolding, Unmapped};
 
 use rust_decimal::Decimal;
 use schemas::{BalanceSnapshot, SourceKind, Ts};

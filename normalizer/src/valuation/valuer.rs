@@ -20,6 +20,13 @@ type HoldingKey = (
     Option<String>,
 );
 
+/// Where a holding removed by a poll's close was held (the rest is in its [`Holding`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoneHolding {
+    pub sub_account: Option<String>,
+    pub wallet: Option<String>,
+}
+
 /// (source, venue code, sub-account, wallet).
 type UnmappedKey = (String, String, Option<String>, Option<String>);
 
@@ -174,6 +181,44 @@ impl AccountValuer {
         if let Some(state) = self.accounts.get_mut(account) {
             state.delivered(source);
         }
+    }
+
+    /// Closes a full poll of `source` that started at `started`: the source confirmed itself,
+    /// and every holding (and unmapped row) it had that this poll did not confirm is gone.
+    /// Returns the holdings removed, keyed as held, so the caller can publish their zero.
+    pub fn on_poll_closed(
+        &mut self,
+        account: &str,
+        source: &str,
+        started: Ts,
+        at: Ts,
+    ) -> Vec<(GoneHolding, Holding)> {
+        self.started.get_or_insert(at);
+        let Some(state) = self.accounts.get_mut(account) else {
+            return Vec::new();
+        };
+        state.delivered(source);
+        state
+            .unmapped
+            .retain(|k, u| k.0 != source || u.confirmed_at >= started);
+        let gone: Vec<HoldingKey> = state
+            .balances
+            .iter()
+            .filter(|(k, h)| k.0 == source && h.confirmed_at < started)
+            .map(|(k, _)| k.clone())
+            .collect();
+        gone.into_iter()
+            .filter_map(|k| {
+                let h = state.balances.remove(&k)?;
+                Some((
+                    GoneHolding {
+                        sub_account: k.4,
+                        wallet: k.5,
+                    },
+                    h,
+                ))
+            })
+            .collect()
     }
 
     /// Records a balance whose venue code cannot be mapped: shown in the account's report,
