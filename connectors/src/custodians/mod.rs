@@ -30,12 +30,11 @@ use rust_decimal::Decimal;
 /// (`free_cap`, already the minimum of every figure the venue gives). Exact: available is
 /// `free_cap` clamped to `[0, total]` (0 when `total <= 0`), and `available + locked == total`.
 pub fn split(total: Decimal, free_cap: Decimal) -> (Decimal, Decimal) {
-    let available = if total <= Decimal::ZERO {
-        Decimal::ZERO
-    } else {
-        free_cap.max(Decimal::ZERO).min(total)
-    };
-    (available, total - available)
+    match crate::decimal::split_held(total, Some(free_cap), None) {
+        (Some(available), Some(locked)) => (available, locked),
+        // `split_held` always splits when given a figure; nothing free otherwise.
+        _ => (Decimal::ZERO, total),
+    }
 }
 
 /// The smaller of the figures present (`None` when none is).
