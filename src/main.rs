@@ -154,12 +154,7 @@ fn load_config(path: Option<&std::path::Path>) -> Result<(config::Config, String
     };
     match config::parse(&text) {
         Ok(c) => Ok((c, name)),
-        Err(errors) => {
-            for e in errors {
-                eprintln!("{name}: {e}");
-            }
-            Err(ExitCode::from(EXIT_USAGE))
-        }
+        Err(errors) => Err(refuse(Some(&name), errors)),
     }
 }
 
@@ -172,6 +167,40 @@ fn plan_to_connect(cfg: &config::Config) -> Result<plan::Plan, Vec<config::Confi
         Err(mut errors) => {
             errors.extend(extra);
             Err(errors)
+        }
+    }
+}
+
+/// Refuses to start: every error on its own line, prefixed with `source` (the config file,
+/// the capture) when given, then exit 2.
+fn refuse<E: std::fmt::Display>(
+    source: Option<&str>,
+    errors: impl IntoIterator<Item = E>,
+) -> ExitCode {
+    for e in errors {
+        match source {
+            Some(s) => eprintln!("{s}: {e}"),
+            None => eprintln!("{e}"),
+        }
+    }
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// A multi-threaded tokio runtime, or exit 1.
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("cannot start the runtime: {e}");
+        ExitCode::from(EXIT_RUNTIME)
+    })
+}
+
+/// A command's outcome as an exit code: 0, or the error and 1.
+fn finished(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(EXIT_RUNTIME)
         }
     }
 }
@@ -195,10 +224,7 @@ fn main() -> ExitCode {
             let mut errors = Vec::new();
             let assets = plan::build_assets(&assets_cfg, &mut errors);
             if !errors.is_empty() {
-                for e in errors {
-                    eprintln!("{e}");
-                }
-                return ExitCode::from(EXIT_USAGE);
+                return refuse(None, errors);
             }
             print!("{}", assets_cmd::render(&assets, query.as_deref(), json));
             ExitCode::SUCCESS
@@ -217,12 +243,7 @@ fn main() -> ExitCode {
                     );
                     ExitCode::SUCCESS
                 }
-                Err(errors) => {
-                    for e in errors {
-                        eprintln!("{name}: {e}");
-                    }
-                    ExitCode::from(EXIT_USAGE)
-                }
+                Err(errors) => refuse(Some(&name), errors),
             }
         }
         Command::Run(args) => {
@@ -232,12 +253,7 @@ fn main() -> ExitCode {
             };
             let plan = match plan_to_connect(&cfg) {
                 Ok(p) => p,
-                Err(errors) => {
-                    for e in errors {
-                        eprintln!("{name}: {e}");
-                    }
-                    return ExitCode::from(EXIT_USAGE);
-                }
+                Err(errors) => return refuse(Some(&name), errors),
             };
             // Credentials first: a missing env var or file refuses the start (exit 2).
             let mut credentials = Vec::new();
@@ -253,33 +269,20 @@ fn main() -> ExitCode {
                 }
             }
             if !cred_errors.is_empty() {
-                for e in cred_errors {
-                    eprintln!("{name}: {e}");
-                }
-                return ExitCode::from(EXIT_USAGE);
+                return refuse(Some(&name), cred_errors);
             }
-            let rt = match tokio::runtime::Runtime::new() {
+            let rt = match runtime() {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::from(EXIT_RUNTIME);
-                }
+                Err(code) => return code,
             };
             // The run loop is a task on the runtime's workers, not the main thread's `block_on`:
             // a connector handing it an observation then wakes a task, not a parked thread (a
             // futex wake and a context switch per wake-up).
-            let outcome = rt.block_on(async move {
+            finished(rt.block_on(async move {
                 tokio::spawn(run::run(cfg, plan, credentials, args))
                     .await
                     .unwrap_or_else(|e| Err(anyhow::anyhow!("the run loop failed: {e}")))
-            });
-            match outcome {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(EXIT_RUNTIME)
-                }
-            }
+            }))
         }
         Command::Sim {
             config,
@@ -292,27 +295,13 @@ fn main() -> ExitCode {
             };
             let plan = match plan_to_connect(&cfg) {
                 Ok(p) => p,
-                Err(errors) => {
-                    for e in errors {
-                        eprintln!("{name}: {e}");
-                    }
-                    return ExitCode::from(EXIT_USAGE);
-                }
+                Err(errors) => return refuse(Some(&name), errors),
             };
-            let rt = match tokio::runtime::Runtime::new() {
+            let rt = match runtime() {
                 Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::from(EXIT_RUNTIME);
-                }
+                Err(code) => return code,
             };
-            match rt.block_on(simserve::serve(&plan, sim_frames_per_s, seconds)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(EXIT_RUNTIME)
-                }
-            }
+            finished(rt.block_on(simserve::serve(&plan, sim_frames_per_s, seconds)))
         }
         Command::Replay {
             capture,
@@ -329,16 +318,11 @@ fn main() -> ExitCode {
             match replay::replay(&capture, cfg, stats) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(replay::ReplayError::Config(errors)) => {
-                    for e in errors {
-                        eprintln!(
-                            "{}: {e}",
-                            config
-                                .as_deref()
-                                .map(|p| p.display().to_string())
-                                .unwrap_or_else(|| "capture".into())
-                        );
-                    }
-                    ExitCode::from(EXIT_USAGE)
+                    let source = config
+                        .as_deref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| "capture".into());
+                    refuse(Some(&source), errors)
                 }
                 Err(replay::ReplayError::Io(e)) => {
                     eprintln!("{}: {e}", capture.display());

@@ -1,6 +1,7 @@
 //! `replay`: the normalizer over a capture file, on the capture's own clock. Frames go through
-//! the same parser and symbol mapping as the live loop (`frame_to_quotes`), ticks fall on the
-//! same cadence boundaries, so the same capture gives the same bytes.
+//! the same parser and symbol mapping as the live loop (`frame_to_quotes`); the driver
+//! (`normalizer::driver::Driver`) cuts on the same cadence boundaries, so the same capture
+//! gives the same bytes.
 
 use crate::config::{Config, ConfigError, ConnectorConfig};
 use crate::plan;
@@ -8,7 +9,8 @@ use connectors::capture::CaptureReader;
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
 use connectors::{registry, ConnState, FrameKind};
 use normalizer::assets::AssetMaster;
-use schemas::{Observation, Record};
+use normalizer::driver::Driver;
+use schemas::Record;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::Path;
@@ -87,7 +89,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         Some(c) => c,
         None => synthesize(path)?,
     };
-    let mut plan = loop {
+    let plan = loop {
         match plan::build(&cfg) {
             Ok(p) => break p,
             Err(errors) if cfg.connectors.is_empty() => {
@@ -123,15 +125,14 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         w: stdout.lock(),
         buf: Vec::with_capacity(OUTPUT_BUFFER + 4096),
     };
+    let mut driver = Driver::new(plan.normalizer);
     let mut records = Vec::new();
     let mut frames = 0u64;
     let mut written = 0u64;
     let mut skipped: BTreeMap<String, u64> = BTreeMap::new();
-    let mut quotes = Vec::new();
-    let mut last_time = None;
-    // Per connector: its connection state, replaced when the epoch changes (a new socket).
     // Per connector: the first page's time of the REST poll being read, if one is open.
     let mut poll_started: Vec<Option<schemas::Ts>> = vec![None; plan.connectors.len()];
+    // Per connector: its connection state, replaced when the epoch changes (a new socket).
     let mut conns: Vec<(u64, Connection)> = (0..plan.connectors.len())
         .map(|_| (u64::MAX, Connection::default()))
         .collect();
@@ -154,21 +155,28 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             *skipped.entry(line.venue.to_string()).or_default() += 1;
             continue;
         }
-        let normalizer = &mut plan.normalizer;
-        if line.channel.starts_with("rest:")
-            || line.channel == connectors::balance_stream::CAPTURE_CHANNEL
-        {
+        let balances = line.channel.starts_with("rest:")
+            || line.channel == connectors::balance_stream::CAPTURE_CHANNEL;
+        let venue = match pc.venue {
+            Some(v) => Some(v),
+            None if !balances => {
+                *skipped.entry(line.venue.to_string()).or_default() += 1;
+                continue;
+            }
+            None => None,
+        };
+        // The capture's clock reads the line's time, whatever the line holds.
+        driver.on_clock(line.received_at, &mut records);
+        let parsed = if balances {
             // A balance response or a private balance-stream frame: the same pure parsers the
             // poller and the stream use (the plan's poller first: a config-described custodian
             // is built from its config).
-            normalizer.start_clock(line.received_at);
-            normalizer.run_ticks_before(line.received_at, &mut records);
-            let mut balances = Vec::new();
             let mut emit = |b: connectors::polling::ParsedBalance<'_>| {
-                balances.push(b.into_obs(ci as u32, line.received_at))
+                driver.on_balance(b.into_obs(ci as u32, line.received_at), &mut records)
             };
+            let rest = line.channel.starts_with("rest:");
             let mut closes_poll = false;
-            let parsed = if line.channel.starts_with("rest:") {
+            let parsed = if rest {
                 pc.polling
                     .or_else(|| registry::polling(&line.venue))
                     .map(|p| match p.parse_balances(&line.frame, &mut emit) {
@@ -184,69 +192,48 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
                 registry::balance_stream(&line.venue)
                     .map(|st| st.parse(&line.frame, &mut emit).is_ok())
             };
-            if parsed != Some(true) {
-                *skipped.entry(line.venue.to_string()).or_default() += 1;
-            }
-            for b in balances {
-                normalizer.apply(Observation::Balance(b), &mut records);
-            }
-            if line.channel.starts_with("rest:") {
+            if rest {
                 let first = *poll_started[ci].get_or_insert(line.received_at);
                 if parsed != Some(true) {
                     poll_started[ci] = None;
                 } else if closes_poll {
                     poll_started[ci] = None;
-                    normalizer.apply(
-                        Observation::Balance(schemas::BalanceObs::poll_closed(
-                            ci as u32,
-                            first,
-                            line.received_at,
-                        )),
+                    driver.on_balance(
+                        schemas::BalanceObs::poll_closed(ci as u32, first, line.received_at),
                         &mut records,
                     );
                 }
             }
-            last_time = Some(line.received_at);
-            written += write_records(&mut out, &mut records)?;
-            continue;
-        }
-        let Some(venue) = pc.venue else {
-            *skipped.entry(line.venue.to_string()).or_default() += 1;
-            continue;
+            parsed == Some(true)
+        } else {
+            let venue = venue.expect("checked above");
+            let (conn_epoch, conn) = &mut conns[ci];
+            if *conn_epoch != line.epoch {
+                *conn_epoch = line.epoch;
+                *conn = Connection::default();
+            }
+            frame_to_quotes(
+                venue,
+                &line.frame,
+                FrameMeta {
+                    received_at: line.received_at,
+                    epoch: line.epoch,
+                    connector: ci as u32,
+                },
+                &pc.table,
+                conn,
+                &mut |q| driver.on_quote(q, &mut records),
+                &mut |_| {},
+            )
+            .is_ok()
         };
-        let (conn_epoch, conn) = &mut conns[ci];
-        if *conn_epoch != line.epoch {
-            *conn_epoch = line.epoch;
-            *conn = Connection::default();
-        }
-        normalizer.start_clock(line.received_at);
-        let result = frame_to_quotes(
-            venue,
-            &line.frame,
-            FrameMeta {
-                received_at: line.received_at,
-                epoch: line.epoch,
-                connector: ci as u32,
-            },
-            &pc.table,
-            conn,
-            &mut |q| quotes.push(q),
-            &mut |_| {},
-        );
-        if result.is_err() {
+        if !parsed {
             *skipped.entry(line.venue.to_string()).or_default() += 1;
         }
-        normalizer.run_ticks_before(line.received_at, &mut records);
-        for q in quotes.drain(..) {
-            normalizer.apply(Observation::Quote(q), &mut records);
-        }
-        last_time = Some(line.received_at);
         written += write_records(&mut out, &mut records)?;
     }
-    if let Some(t) = last_time {
-        plan.normalizer.run_ticks_until(t, &mut records);
-        written += write_records(&mut out, &mut records)?;
-    }
+    driver.finish(&mut records);
+    written += write_records(&mut out, &mut records)?;
     out.flush()?;
     let total: u64 = skipped.values().sum();
     if total > 0 {

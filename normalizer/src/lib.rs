@@ -1,8 +1,10 @@
 //! Normalizer: the asset master, the latest quote per source, the reference price and the
-//! publishers. Depends on `schemas` only; knows nothing of sockets.
+//! publishers, and the driver that orders observations and cuts for `run` and `replay`.
+//! Depends on `schemas` only; knows nothing of sockets.
 
 pub mod assets;
 pub mod core;
+pub mod driver;
 pub mod publish;
 pub mod reference;
 pub mod valuation;
