@@ -541,7 +541,8 @@ pub async fn run(
                     venue: stream,
                     ws_url,
                     creds: creds.clone(),
-                    rest_url: stream_rest_url,
+                    rest_url: stream_rest_url
+                        .unwrap_or_else(|| poller.default_rest_url().to_owned()),
                     capture: capture_tx.clone(),
                 };
                 tracker.spawn(connectors::balance_stream::run_balance_stream(

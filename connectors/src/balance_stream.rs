@@ -7,17 +7,20 @@
 //! `Observation::Balance` with the same connector index, so downstream the latest one wins.
 
 use crate::auth::{AuthError, Credentials, Secret};
-use crate::error::ParseError;
+use crate::error::{ConnectorError, ParseError};
 use crate::outbox::Outbox;
 use crate::polling::{ParsedBalance, RestRequest};
 use crate::sim::SimFuture;
 use crate::traits::{FrameKind, PingPolicy};
+use crate::transport::feed::Feed;
+use crate::transport::session::{
+    run_reconnecting, Dial, Event, Link, Session, Timing, Ws, DEFAULT_MAX_MESSAGE_BYTES,
+};
 use crate::transport::Backoff;
-use futures_util::{SinkExt, StreamExt};
-use schemas::{BalanceObs, FeedState, FeedStatus, FeedStatusSchema, Observation, Ts};
+use schemas::{BalanceObs, FeedState, Observation, Ts};
 use std::borrow::Cow;
+use std::convert::Infallible;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// The `stream` of this loop's feed-status records (the poller's is `balances`).
@@ -112,14 +115,14 @@ async fn fetch_token(
     client: &reqwest::Client,
     rest_url: &str,
     creds: &Credentials,
-) -> Result<Option<Secret>, End> {
+) -> Result<Option<Secret>, ConnectorError> {
     let req = venue
         .token_request(creds, Ts::now())
-        .map_err(|e| End::Refused(format!("auth failed: token request: {e}")))?;
+        .map_err(|e| ConnectorError::refused(format!("auth failed: token request: {e}")))?;
     let Some(req) = req else { return Ok(None) };
     let url = format!("{}{}", rest_url.trim_end_matches('/'), req.path_and_query());
     let method = reqwest::Method::from_bytes(req.method.as_bytes())
-        .map_err(|e| End::Lost(format!("token request: {e}")))?;
+        .map_err(|e| ConnectorError::unavailable(format!("token request: {e}")))?;
     let mut rb = client.request(method, &url);
     for (k, v) in &req.headers {
         rb = rb.header(k.as_str(), v.as_str());
@@ -129,33 +132,32 @@ async fn fetch_token(
     }
     // reqwest's errors name the URL; only the path is reported.
     let resp = rb.send().await.map_err(|e| {
-        End::Lost(format!(
+        ConnectorError::unavailable(format!(
             "token request {} failed: {}",
             req.path,
             e.without_url()
         ))
     })?;
     let status = resp.status().as_u16();
-    let body = resp
-        .text()
-        .await
-        .map_err(|e| End::Lost(format!("token reply {}: {}", req.path, e.without_url())))?;
+    let body = resp.text().await.map_err(|e| {
+        ConnectorError::unavailable(format!("token reply {}: {}", req.path, e.without_url()))
+    })?;
     match venue.parse_token(&body) {
         Ok(t) if status == 200 => Ok(Some(t)),
-        Ok(_) => Err(End::Lost(format!(
+        Ok(_) => Err(ConnectorError::unavailable(format!(
             "token request {}: http {status}",
             req.path
         ))),
-        Err(ParseError::Venue { message, .. }) => Err(End::Refused(format!(
+        Err(ParseError::Venue { message, .. }) => Err(ConnectorError::refused(format!(
             "auth failed: token refused: {}",
             redact_all(venue, &message, creds, None)
         ))),
         Err(e) => {
             let e = redact_all(venue, &e.to_string(), creds, None).into_owned();
             Err(if matches!(status, 401 | 403) {
-                End::Refused(format!("auth failed: token refused: http {status}: {e}"))
+                ConnectorError::refused(format!("auth failed: token refused: http {status}: {e}"))
             } else {
-                End::Lost(format!("token reply {}: http {status}: {e}", req.path))
+                ConnectorError::unavailable(format!("token reply {}: http {status}: {e}", req.path))
             })
         }
     }
@@ -164,48 +166,6 @@ async fn fetch_token(
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Auth and subscribe must be acknowledged within this long, or the connection is replaced.
 const ACK_TIMEOUT: Duration = Duration::from_secs(10);
-/// A refused auth or subscribe is not retried faster than this: the venue said no, and a
-/// tight loop of refused logins only risks an IP ban.
-const REFUSED_RETRY_MIN: Duration = Duration::from_secs(10);
-
-enum End {
-    Cancelled,
-    PipelineClosed,
-    /// Network trouble: reconnect with backoff.
-    Lost(String),
-    /// The venue refused auth or the subscription: DOWN, retried slowly.
-    Refused(String),
-}
-
-/// The `balances:ws` stream state of one connector.
-struct Status {
-    connector: String,
-    venue: &'static str,
-    state: FeedState,
-    since: Ts,
-    epoch: u64,
-    last_data_at: Option<Ts>,
-}
-
-impl Status {
-    fn set(&mut self, state: FeedState, reason: Option<String>) -> FeedStatus {
-        if state != self.state {
-            self.state = state;
-            self.since = Ts::now();
-        }
-        FeedStatus {
-            schema: FeedStatusSchema,
-            connector: self.connector.clone(),
-            venue: self.venue.to_owned(),
-            stream: STREAM.into(),
-            state: self.state,
-            epoch: self.epoch,
-            since: self.since,
-            last_data_at: self.last_data_at,
-            reason,
-        }
-    }
-}
 
 /// Everything one private balance stream needs to run.
 pub struct BalanceStreamConnector {
@@ -217,9 +177,10 @@ pub struct BalanceStreamConnector {
     /// Endpoint override (a simulator, a testnet); `None` = the venue's default.
     pub ws_url: Option<String>,
     pub creds: Credentials,
-    /// REST base URL of [`BalanceStream::token_request`] (a simulator, a testnet); `None` =
-    /// the default REST URL of the polling venue of the same kind.
-    pub rest_url: Option<String>,
+    /// REST base URL of [`BalanceStream::token_request`]: the connector's override, a
+    /// simulator, or the default REST URL of the polling venue of the same kind (the caller
+    /// resolves it; unused by venues that need no token).
+    pub rest_url: String,
     /// Where received frames are recorded (channel [`CAPTURE_CHANNEL`]), credentials redacted.
     pub capture: Option<crate::capture::CaptureTx>,
 }
@@ -240,13 +201,6 @@ pub async fn run_balance_stream(
         rest_url,
         capture,
     } = c;
-    let id = id.as_str();
-    let url = ws_url.unwrap_or_else(|| venue.default_ws_url().to_owned());
-    let rest_url = rest_url.unwrap_or_else(|| {
-        crate::registry::polling(venue.kind())
-            .map(|p| p.default_rest_url().to_owned())
-            .unwrap_or_default()
-    });
     let client = match reqwest::Client::builder().timeout(TOKEN_TIMEOUT).build() {
         Ok(cl) => cl,
         Err(e) => {
@@ -254,98 +208,25 @@ pub async fn run_balance_stream(
             return;
         }
     };
-    let mut backoff = Backoff::default();
-    let mut status = Status {
-        connector: id.to_owned(),
-        venue: venue.kind(),
-        state: FeedState::Connecting,
-        since: Ts::now(),
-        epoch: 0,
-        last_data_at: None,
+    let mut feed = Feed::single(&id, venue.kind(), STREAM);
+    let mut link = BalanceLink {
+        dial: Dial {
+            url: ws_url.unwrap_or_else(|| venue.default_ws_url().to_owned()),
+            connect_timeout: CONNECT_TIMEOUT,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+        },
+        id,
+        index,
+        venue,
+        creds,
+        rest_url,
+        capture,
+        client,
+        backoff: Backoff::default(),
+        token: None,
     };
-    let mut reason: Option<String> = None;
-    loop {
-        status.epoch += 1;
-        let s = if status.epoch == 1 {
-            status.set(FeedState::Connecting, None)
-        } else {
-            status.set(FeedState::Reconnecting, reason.take())
-        };
-        if outbox.push_reliable(Observation::Status(s)).await.is_err() {
-            return;
-        }
-        tracing::debug!(connector = %id, epoch = status.epoch, "balance stream connecting");
-        // A fresh session token per connection, for venues that need one (Kraken: "obtain a
-        // fresh token on each connection"); the others skip this.
-        let token = tokio::select! {
-            _ = cancel.cancelled() => break,
-            t = fetch_token(venue, &client, &rest_url, &creds) => t,
-        };
-        let connected = match token {
-            Err(end) => Err(end),
-            Ok(token) => tokio::select! {
-                _ = cancel.cancelled() => break,
-                r = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url.as_str())) => Ok((token, r)),
-            },
-        };
-        let end = match connected {
-            Err(end) => end,
-            Ok((token, Ok(Ok((ws, _))))) => {
-                tracing::info!(connector = %id, epoch = status.epoch, "balance stream connected");
-                let mut s = Session {
-                    id,
-                    index,
-                    venue,
-                    creds: &creds,
-                    token: token.as_ref(),
-                    capture: capture.as_ref(),
-                    status: &mut status,
-                    backoff: &mut backoff,
-                    outbox: &mut outbox,
-                    cancel: &cancel,
-                };
-                s.run(ws).await
-            }
-            Ok((_, Ok(Err(e)))) => End::Lost(format!("connect failed: {e}")),
-            Ok((_, Err(_))) => End::Lost(format!(
-                "connect timed out after {} ms",
-                CONNECT_TIMEOUT.as_millis()
-            )),
-        };
-        let wait = match end {
-            End::Cancelled => break,
-            End::PipelineClosed => return,
-            End::Lost(why) => {
-                tracing::info!(connector = %id, reason = %why, "balance stream lost");
-                reason = Some(why);
-                backoff.next_delay()
-            }
-            End::Refused(why) => {
-                tracing::warn!(connector = %id, reason = %why, "balance stream refused");
-                let s = status.set(FeedState::Down, Some(why.clone()));
-                if outbox.push_reliable(Observation::Status(s)).await.is_err() {
-                    return;
-                }
-                reason = Some(why);
-                backoff.next_delay().max(REFUSED_RETRY_MIN)
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep(wait) => {}
-        }
-    }
-    let s = status.set(FeedState::Down, Some("stopped".into()));
-    let _ = tokio::time::timeout(
-        Duration::from_millis(200),
-        outbox.push_reliable(Observation::Status(s)),
-    )
-    .await;
-    tracing::debug!(connector = %id, "balance stream stopped");
+    run_reconnecting(&mut link, &mut feed, &mut outbox, &cancel).await;
 }
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Where a connection is in its handshake: acks still expected per phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -355,215 +236,206 @@ enum Phase {
     Live,
 }
 
-struct Session<'a> {
-    id: &'a str,
+/// The private connection on top of the shared [`Session`]: a token, auth, subscribe, then
+/// frames to balances.
+struct BalanceLink {
+    id: String,
     index: u32,
     venue: &'static dyn BalanceStream,
-    creds: &'a Credentials,
+    creds: Credentials,
+    rest_url: String,
+    capture: Option<crate::capture::CaptureTx>,
+    client: reqwest::Client,
+    dial: Dial,
+    backoff: Backoff,
     /// This connection's session token, if the venue needs one.
-    token: Option<&'a Secret>,
-    capture: Option<&'a crate::capture::CaptureTx>,
-    status: &'a mut Status,
-    backoff: &'a mut Backoff,
-    outbox: &'a mut Outbox,
-    cancel: &'a CancellationToken,
+    token: Option<Secret>,
 }
 
-impl Session<'_> {
-    async fn push(&mut self, obs: Observation) -> Result<(), End> {
-        // Backpressure, but a shutdown is not held up by a full pipeline.
-        tokio::select! {
-            _ = self.cancel.cancelled() => Err(End::Cancelled),
-            r = self.outbox.push_reliable(obs) => r.map_err(|_| End::PipelineClosed),
-        }
+impl Link for BalanceLink {
+    fn id(&self) -> &str {
+        &self.id
     }
-
-    /// Sends `msgs` in order (auth frames are never logged, not even on failure).
-    async fn send_all<S>(sink: &mut S, msgs: &[String], what: &str) -> Result<(), End>
-    where
-        S: SinkExt<Message> + Unpin,
-        S::Error: std::fmt::Display,
-    {
-        for m in msgs {
-            if let Err(e) = sink.send(Message::Text(m.clone().into())).await {
-                return Err(End::Lost(format!("{what} send failed: {e}")));
-            }
-        }
+    fn dial(&self) -> &Dial {
+        &self.dial
+    }
+    fn backoff(&mut self) -> &mut Backoff {
+        &mut self.backoff
+    }
+    /// A fresh session token per connection, for venues that need one (Kraken: "obtain a
+    /// fresh token on each connection"); the others skip this.
+    async fn prepare(&mut self) -> Result<(), ConnectorError> {
+        self.token = fetch_token(self.venue, &self.client, &self.rest_url, &self.creds).await?;
         Ok(())
     }
-
-    async fn go_live(&mut self) -> Result<Phase, End> {
-        self.backoff.reset();
-        tracing::info!(connector = %self.id, "balance stream live");
-        let s = self.status.set(FeedState::Live, None);
-        self.push(Observation::Status(s)).await?;
-        Ok(Phase::Live)
-    }
-
-    async fn run(&mut self, ws: Ws) -> End {
-        match self.session(ws).await {
+    async fn run(
+        &mut self,
+        ws: Ws,
+        feed: &mut Feed,
+        outbox: &mut Outbox,
+        cancel: &CancellationToken,
+    ) -> ConnectorError {
+        match self.session(ws, feed, outbox, cancel).await {
             Ok(never) => match never {},
             Err(end) => end,
         }
     }
+}
 
-    async fn session(&mut self, ws: Ws) -> Result<std::convert::Infallible, End> {
+/// Backpressure, but a shutdown is not held up by a full pipeline.
+async fn push(
+    outbox: &mut Outbox,
+    cancel: &CancellationToken,
+    obs: Observation,
+) -> Result<(), ConnectorError> {
+    tokio::select! {
+        _ = cancel.cancelled() => Err(ConnectorError::Cancelled),
+        r = outbox.push_reliable(obs) => r.map_err(|_| ConnectorError::PipelineClosed),
+    }
+}
+
+impl BalanceLink {
+    async fn go_live(
+        &mut self,
+        feed: &mut Feed,
+        outbox: &mut Outbox,
+        cancel: &CancellationToken,
+    ) -> Result<Phase, ConnectorError> {
+        self.backoff.reset();
+        tracing::info!(connector = %self.id, "balance stream live");
+        for s in feed.set_all(FeedState::Live, Ts::now(), None) {
+            push(outbox, cancel, Observation::Status(s)).await?;
+        }
+        Ok(Phase::Live)
+    }
+
+    async fn session(
+        &mut self,
+        ws: Ws,
+        feed: &mut Feed,
+        outbox: &mut Outbox,
+        cancel: &CancellationToken,
+    ) -> Result<Infallible, ConnectorError> {
         let venue = self.venue;
-        let (mut sink, mut source) = ws.split();
+        let ping = venue.ping_policy();
+        // Pings keep answers coming on a quiet account: with none for three intervals the
+        // socket is dead even if TCP has not noticed.
+        let idle_timeout = ping.interval().map_or(Duration::from_secs(120), |d| {
+            (d * 3).max(Duration::from_secs(30))
+        });
+        let timing = Timing {
+            ping,
+            idle_timeout,
+            check_every: Duration::from_millis(250),
+            heartbeat_every: None,
+        };
+        let mut ws = Session::new(&self.id, ws, timing, self.dial.max_message_bytes, outbox);
         let auth = venue
-            .auth_messages(self.creds, Ts::now())
-            .map_err(|e| End::Refused(format!("auth failed: {e}")))?;
-        let subscribe = match self.token {
+            .auth_messages(&self.creds, Ts::now())
+            .map_err(|e| ConnectorError::refused(format!("auth failed: {e}")))?;
+        let subscribe = match &self.token {
             Some(t) => venue.subscribe_messages_with_token(t),
             None => venue.subscribe_messages(),
         };
+        // Auth frames are never logged, not even on failure.
         let mut phase = if auth.is_empty() {
-            Self::send_all(&mut sink, &subscribe, "subscribe").await?;
+            ws.send(&subscribe, "subscribe send").await?;
             Phase::Subscribe(subscribe.len())
         } else {
-            Self::send_all(&mut sink, &auth, "auth").await?;
+            ws.send(&auth, "auth send").await?;
             Phase::Auth(auth.len())
         };
         drop(auth);
         if phase == Phase::Subscribe(0) {
-            phase = self.go_live().await?;
+            phase = self.go_live(feed, outbox, cancel).await?;
         }
-        let (ping_every, text_ping) = match venue.ping_policy() {
-            PingPolicy::ServerPings => (None, None),
-            PingPolicy::WsPing(d) => (Some(d), None),
-            PingPolicy::Text(d, f) => (Some(d), Some(f)),
-        };
-        // Pings keep answers coming on a quiet account: with none for three intervals the
-        // socket is dead even if TCP has not noticed.
-        let idle_timeout = ping_every.map_or(Duration::from_secs(120), |d| {
-            (d * 3).max(Duration::from_secs(30))
-        });
-        let mut ping = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
-        ping.tick().await;
-        let mut check = tokio::time::interval(Duration::from_millis(250));
         let connected_at = tokio::time::Instant::now();
-        let mut last_frame_at = connected_at;
-        let mut ping_id = 0u64;
         let mut batch: Vec<BalanceObs> = Vec::new();
         loop {
-            tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => {
-                    let _ = tokio::time::timeout(Duration::from_millis(250), sink.send(Message::Close(None))).await;
-                    return Err(End::Cancelled);
+            let (text, now) = match ws.next(outbox, cancel).await? {
+                Event::Text(text, now) => (text, now),
+                Event::NotText | Event::Heartbeat => continue,
+                Event::Check => {
+                    if phase != Phase::Live && connected_at.elapsed() > ACK_TIMEOUT {
+                        let what = if matches!(phase, Phase::Auth(_)) {
+                            "auth"
+                        } else {
+                            "subscribe"
+                        };
+                        return Err(ConnectorError::unavailable(format!(
+                            "no {what} ack within {} ms",
+                            ACK_TIMEOUT.as_millis()
+                        )));
+                    }
+                    ws.check_idle()?;
+                    continue;
                 }
-                msg = source.next() => {
-                    last_frame_at = tokio::time::Instant::now();
-                    let now = Ts::now();
-                    let text = match msg {
-                        Some(Ok(Message::Text(t))) => t,
-                        Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
-                            Ok(s) => s.into(),
-                            Err(_) => continue,
-                        },
-                        Some(Ok(Message::Close(frame))) => {
-                            return Err(End::Lost(match frame {
-                                Some(f) => format!("closed by venue: {} {}", f.code, f.reason),
-                                None => "closed by venue".into(),
+            };
+            if let Some(cap) = &self.capture {
+                // What the venue sent, with any echoed credential redacted.
+                let line = crate::capture::CaptureLine {
+                    connector: self.id.clone(),
+                    venue: venue.kind().to_owned(),
+                    received_at: now,
+                    channel: CAPTURE_CHANNEL.to_owned(),
+                    frame: redact_all(venue, text.as_str(), &self.creds, self.token.as_ref())
+                        .into_owned(),
+                    epoch: feed.epoch(),
+                };
+                let _ = cap.send(line).await;
+            }
+            let index = self.index;
+            let kind = venue.parse(text.as_str(), &mut |b| batch.push(b.into_obs(index, now)));
+            match kind {
+                Ok(FrameKind::Control) => {
+                    phase = match phase {
+                        Phase::Auth(n) if n > 1 => Phase::Auth(n - 1),
+                        Phase::Auth(_) => {
+                            ws.send(&subscribe, "subscribe send").await?;
+                            Phase::Subscribe(subscribe.len())
+                        }
+                        Phase::Subscribe(n) if n > 1 => Phase::Subscribe(n - 1),
+                        Phase::Subscribe(_) | Phase::Live => Phase::Live,
+                    };
+                    if phase == Phase::Subscribe(0)
+                        || (phase == Phase::Live && feed.state() != FeedState::Live)
+                    {
+                        phase = self.go_live(feed, outbox, cancel).await?;
+                    }
+                }
+                Ok(FrameKind::VenueError(e)) => {
+                    let e = redact_all(venue, &e, &self.creds, self.token.as_ref()).into_owned();
+                    match phase {
+                        Phase::Auth(_) => {
+                            return Err(ConnectorError::refused(if e.contains("auth failed") {
+                                e
+                            } else {
+                                format!("auth failed: {e}")
                             }));
                         }
-                        Some(Ok(_)) => continue,
-                        Some(Err(e)) => return Err(End::Lost(format!("read failed: {e}"))),
-                        None => return Err(End::Lost("connection closed".into())),
-                    };
-                    if let Some(cap) = self.capture {
-                        // What the venue sent, with any echoed credential redacted.
-                        let line = crate::capture::CaptureLine {
-                            connector: self.id.to_owned(),
-                            venue: venue.kind().to_owned(),
-                            received_at: now,
-                            channel: CAPTURE_CHANNEL.to_owned(),
-                            frame: redact_all(venue, text.as_str(), self.creds, self.token).into_owned(),
-                            epoch: self.status.epoch,
-                        };
-                        let _ = cap.send(line).await;
-                    }
-                    let index = self.index;
-                    let kind = venue.parse(text.as_str(), &mut |b| {
-                        batch.push(b.into_obs(index, now))
-                    });
-                    match kind {
-                        Ok(FrameKind::Control) => {
-                            phase = match phase {
-                                Phase::Auth(n) if n > 1 => Phase::Auth(n - 1),
-                                Phase::Auth(_) => {
-                                    Self::send_all(&mut sink, &subscribe, "subscribe").await?;
-                                    Phase::Subscribe(subscribe.len())
-                                }
-                                Phase::Subscribe(n) if n > 1 => Phase::Subscribe(n - 1),
-                                Phase::Subscribe(_) | Phase::Live => Phase::Live,
-                            };
-                            if phase == Phase::Subscribe(0)
-                                || (phase == Phase::Live && self.status.state != FeedState::Live)
-                            {
-                                phase = self.go_live().await?;
-                            }
+                        Phase::Subscribe(_) => {
+                            return Err(ConnectorError::refused(format!("subscribe refused: {e}")));
                         }
-                        Ok(FrameKind::VenueError(e)) => {
-                            let e = redact_all(venue, &e, self.creds, self.token).into_owned();
-                            match phase {
-                                Phase::Auth(_) => {
-                                    return Err(End::Refused(if e.contains("auth failed") {
-                                        e
-                                    } else {
-                                        format!("auth failed: {e}")
-                                    }));
-                                }
-                                Phase::Subscribe(_) => {
-                                    return Err(End::Refused(format!("subscribe refused: {e}")));
-                                }
-                                Phase::Live => {
-                                    tracing::warn!(connector = %self.id, error = %e, "venue error");
-                                }
-                            }
+                        Phase::Live => {
+                            tracing::warn!(connector = %self.id, error = %e, "venue error");
                         }
-                        Ok(FrameKind::Reconnect) => {
-                            return Err(End::Lost("venue announced shutdown".into()));
-                        }
-                        Ok(FrameKind::Respond(reply)) => {
-                            Self::send_all(&mut sink, &[reply], "reply").await?;
-                        }
-                        Ok(_) => {}
-                        Err(e) => {
-                            tracing::debug!(connector = %self.id, error = %e, "frame skipped");
-                        }
-                    }
-                    if !batch.is_empty() {
-                        self.status.last_data_at = Some(now);
-                        tracing::debug!(connector = %self.id, balances = batch.len(), "balances pushed");
-                    }
-                    for b in batch.drain(..) {
-                        self.push(Observation::Balance(b)).await?;
                     }
                 }
-                _ = ping.tick(), if ping_every.is_some() => {
-                    ping_id += 1;
-                    let msg = match text_ping {
-                        Some(f) => Message::Text(f(ping_id).into()),
-                        None => Message::Ping(Vec::new().into()),
-                    };
-                    if let Err(e) = sink.send(msg).await {
-                        return Err(End::Lost(format!("ping failed: {e}")));
-                    }
+                Ok(FrameKind::Reconnect) => {
+                    return Err(ConnectorError::unavailable("venue announced shutdown"));
                 }
-                _ = check.tick() => {
-                    if phase != Phase::Live && connected_at.elapsed() > ACK_TIMEOUT {
-                        let what = if matches!(phase, Phase::Auth(_)) { "auth" } else { "subscribe" };
-                        return Err(End::Lost(format!(
-                            "no {what} ack within {} ms", ACK_TIMEOUT.as_millis()
-                        )));
-                    }
-                    if last_frame_at.elapsed() > idle_timeout {
-                        return Err(End::Lost(format!(
-                            "no frame at all for {} ms", idle_timeout.as_millis()
-                        )));
-                    }
+                Ok(FrameKind::Respond(reply)) => ws.send(&[reply], "reply send").await?,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(connector = %self.id, error = %e, "frame skipped");
                 }
+            }
+            if !batch.is_empty() {
+                feed.saw_data(0, now);
+                tracing::debug!(connector = %self.id, balances = batch.len(), "balances pushed");
+            }
+            for b in batch.drain(..) {
+                push(outbox, cancel, Observation::Balance(b)).await?;
             }
         }
     }

@@ -67,7 +67,7 @@ pub fn start_with_rest(
         venue,
         ws_url: Some(url.to_owned()),
         creds,
-        rest_url: rest_url.map(str::to_owned),
+        rest_url: rest_url.unwrap_or_default().to_owned(),
         capture,
     };
     let task = tokio::spawn(async move {
