@@ -154,7 +154,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         }
         let normalizer = &mut plan.normalizer;
         if line.channel.starts_with("rest:")
-            || line.channel == connectors::balance_stream::CAPTURE_CHANNEL
+            || line.channel == connectors::transport::private_ws::CAPTURE_CHANNEL
         {
             // A balance response or a private balance-stream frame: the same pure parsers the
             // poller and the stream use (the plan's poller first: a config-described custodian
@@ -162,7 +162,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             normalizer.start_clock(line.received_at);
             normalizer.run_ticks_before(line.received_at, &mut records);
             let mut balances = Vec::new();
-            let mut emit = |b: connectors::polling::ParsedBalance<'_>| {
+            let mut emit = |b: connectors::transport::rest::ParsedBalance<'_>| {
                 balances.push(b.into_obs(ci as u32, line.received_at))
             };
             let parsed = if line.channel.starts_with("rest:") {

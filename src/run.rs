@@ -7,8 +7,8 @@ use crate::summary::Summary;
 use crate::RunArgs;
 use anyhow::Context;
 use connectors::outbox::{self, Outbox};
-use connectors::polling::{run_polling, PollingConnector};
 use connectors::sim::{SimHandle, SimOptions};
+use connectors::transport::rest::{run_polling, PollingConnector};
 use connectors::transport::{run_streaming, ConnectorStats, StreamingConnector};
 use normalizer::core::{Normalizer, QuoteUpdate};
 use normalizer::publish::{JsonlSink, KafkaSettings, KafkaSink, Publisher};
@@ -53,7 +53,7 @@ fn kafka_settings(
 /// The Prometheus exposition of every counter the pipeline keeps.
 fn metrics_text(
     stats: &[(String, Arc<ConnectorStats>)],
-    poll: &[(String, Arc<connectors::polling::PollStats>)],
+    poll: &[(String, Arc<connectors::transport::rest::PollStats>)],
     summary: &Summary,
     core: &normalizer::core::CoreStats,
     kafka: Option<normalizer::publish::KafkaStats>,
@@ -115,7 +115,7 @@ fn metrics_text(
         "Quotes replaced by a newer one while the queue was full.",
         &per(&|s| s.conflated.load(Relaxed)),
     );
-    let pper = |f: &dyn Fn(&connectors::polling::PollStats) -> u64| -> Vec<(String, u64)> {
+    let pper = |f: &dyn Fn(&connectors::transport::rest::PollStats) -> u64| -> Vec<(String, u64)> {
         poll.iter()
             .map(|(id, s)| (format!("connector=\"{id}\""), f(s)))
             .collect()
@@ -488,7 +488,7 @@ pub async fn run(
     let (tx, mut rx) = outbox::channel(cfg.runtime.channel_capacity);
     let mut sims: Vec<SimHandle> = Vec::new();
     let mut stats: Vec<(String, Arc<ConnectorStats>)> = Vec::new();
-    let mut poll_stats: Vec<(String, Arc<connectors::polling::PollStats>)> = Vec::new();
+    let mut poll_stats: Vec<(String, Arc<connectors::transport::rest::PollStats>)> = Vec::new();
     let mut credentials = credentials.into_iter();
     for (i, pc) in planned.into_iter().enumerate() {
         let c = &pc.config;
@@ -535,7 +535,7 @@ pub async fn run(
                     }
                     sims.push(sim);
                 }
-                let bsc = connectors::balance_stream::BalanceStreamConnector {
+                let bsc = connectors::transport::private_ws::BalanceStreamConnector {
                     id: c.id.clone(),
                     index: i as u32,
                     venue: stream,
@@ -545,7 +545,7 @@ pub async fn run(
                         .unwrap_or_else(|| poller.default_rest_url().to_owned()),
                     capture: capture_tx.clone(),
                 };
-                tracker.spawn(connectors::balance_stream::run_balance_stream(
+                tracker.spawn(connectors::transport::private_ws::run_balance_stream(
                     bsc,
                     Outbox::new(tx.clone(), Arc::default()),
                     connectors_token.clone(),

@@ -1,5 +1,5 @@
 //! The one WebSocket session of the framework, shared by the price loop ([`super::ws`]) and the
-//! private balance stream ([`crate::balance_stream`]): connect with size limits, ping by the venue's
+//! private balance stream ([`crate::transport::private_ws`]): connect with size limits, ping by the venue's
 //! policy, decode Text/Binary/Close, refuse oversized messages, detect a dead socket, and the
 //! reconnect loop around it (epochs, feed status, backoff, the last DOWN). What a connection
 //! does with a frame is the [`Link`]'s business; everything else is written once, here.

@@ -1,7 +1,8 @@
 //! Balances over a venue's private WebSocket: the trait a venue implements and the loop every
-//! balance stream runs in (connect, authenticate, subscribe, ping, reconnect with backoff).
+//! balance stream runs in (a session token, authenticate, subscribe; the socket, pings and
+//! reconnects are the shared [`super::session`]).
 //!
-//! A balance stream complements the REST poller of the same kind ([`crate::polling`]): the
+//! A balance stream complements the REST poller of the same kind ([`super::rest`]): the
 //! stream brings changes within milliseconds, the poller stays the periodic truth that
 //! reconciles them (a missed push is corrected at the next poll). Both emit
 //! `Observation::Balance` with the same connector index, so downstream the latest one wins.
@@ -9,10 +10,10 @@
 use crate::auth::{AuthError, Credentials, Secret};
 use crate::error::{ConnectorError, ParseError};
 use crate::outbox::Outbox;
-use crate::polling::{ParsedBalance, RestRequest};
 use crate::sim::SimFuture;
 use crate::traits::{FrameKind, PingPolicy};
 use crate::transport::feed::Feed;
+use crate::transport::rest::{ParsedBalance, RestRequest};
 use crate::transport::session::{
     run_reconnecting, Dial, Event, Link, Session, Timing, Ws, DEFAULT_MAX_MESSAGE_BYTES,
 };
