@@ -121,16 +121,9 @@ async fn fetch_token(
         .token_request(creds, Ts::now())
         .map_err(|e| ConnectorError::refused(format!("auth failed: token request: {e}")))?;
     let Some(req) = req else { return Ok(None) };
-    let url = format!("{}{}", rest_url.trim_end_matches('/'), req.path_and_query());
-    let method = reqwest::Method::from_bytes(req.method.as_bytes())
+    let rb = req
+        .to_reqwest(client, rest_url.trim_end_matches('/'))
         .map_err(|e| ConnectorError::unavailable(format!("token request: {e}")))?;
-    let mut rb = client.request(method, &url);
-    for (k, v) in &req.headers {
-        rb = rb.header(k.as_str(), v.as_str());
-    }
-    if !req.body.is_empty() {
-        rb = rb.body(req.body.clone());
-    }
     // reqwest's errors name the URL; only the path is reported.
     let resp = rb.send().await.map_err(|e| {
         ConnectorError::unavailable(format!(

@@ -7,6 +7,7 @@ use crate::capture::{CaptureLine, CaptureTx};
 use crate::error::{ConnectorError, ParseError};
 use crate::outbox::Outbox;
 use crate::sim::SimFuture;
+use crate::transport::session::say_stopped;
 use crate::transport::{Backoff, Feed};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rust_decimal::Decimal;
@@ -62,6 +63,25 @@ impl RestRequest {
     pub fn weight(mut self, w: u32) -> Self {
         self.weight = w;
         self
+    }
+    /// This request against `base_url` (no trailing `/`), ready to send; the error names an
+    /// unusable method. Never logged: it may carry credentials.
+    pub fn to_reqwest(
+        &self,
+        client: &reqwest::Client,
+        base_url: &str,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        let url = format!("{base_url}{}", self.path_and_query());
+        let method =
+            reqwest::Method::from_bytes(self.method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut rb = client.request(method, &url);
+        for (k, v) in &self.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        if !self.body.is_empty() {
+            rb = rb.body(self.body.clone());
+        }
+        Ok(rb)
     }
     /// Path plus query, as most venues sign it (`/api/v3/account?timestamp=...`).
     pub fn path_and_query(&self) -> String {
@@ -327,13 +347,7 @@ pub async fn run_polling(c: PollingConnector, mut outbox: Outbox, cancel: Cancel
         };
         next = tokio::time::Instant::now() + wait;
     }
-    for s in feed.set_all(FeedState::Down, Ts::now(), Some("stopped".into())) {
-        let _ = tokio::time::timeout(
-            Duration::from_millis(200),
-            outbox.push_reliable(Observation::Status(s)),
-        )
-        .await;
-    }
+    say_stopped(&mut feed, &mut outbox).await;
 }
 
 /// Polls every page once; returns the number of balances sent.
@@ -357,16 +371,9 @@ async fn poll_once(
                 tracing::warn!(connector = %c.id, weight = req.weight, "request weight exceeds the whole quota");
             }
         }
-        let url = format!("{}{}", c.rest_url, req.path_and_query());
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|e| ConnectorError::unavailable(e.to_string()))?;
-        let mut rb = client.request(method, &url);
-        for (k, v) in &req.headers {
-            rb = rb.header(k.as_str(), v.as_str());
-        }
-        if !req.body.is_empty() {
-            rb = rb.body(req.body.clone());
-        }
+        let rb = req
+            .to_reqwest(client, &c.rest_url)
+            .map_err(ConnectorError::unavailable)?;
         let resp = rb.send().await.map_err(|e| {
             c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
             // reqwest's error names the URL, which may carry a signature in the query.

@@ -11,7 +11,7 @@ use crate::outbox::Outbox;
 use crate::traits::PingPolicy;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use schemas::{FeedState, Observation, Observation as Obs, Ts};
+use schemas::{FeedState, Observation, Ts};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval};
@@ -98,7 +98,7 @@ pub(crate) async fn run_reconnecting(
             feed.set_all(FeedState::Reconnecting, Ts::now(), reason.take())
         };
         for s in changes {
-            if outbox.push_reliable(Obs::Status(s)).await.is_err() {
+            if outbox.push_reliable(Observation::Status(s)).await.is_err() {
                 return;
             }
         }
@@ -124,7 +124,7 @@ pub(crate) async fn run_reconnecting(
                 tracing::warn!(connector = %link.id(), epoch, reason = %reason, "refused");
                 let down = feed.set_all(FeedState::Down, Ts::now(), Some(reason.clone()));
                 for s in down {
-                    if outbox.push_reliable(Obs::Status(s)).await.is_err() {
+                    if outbox.push_reliable(Observation::Status(s)).await.is_err() {
                         return;
                     }
                 }
@@ -144,7 +144,13 @@ pub(crate) async fn run_reconnecting(
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    // Stopping: say so once, without waiting on a pipeline that may be draining too.
+    say_stopped(feed, outbox).await;
+    tracing::debug!(connector = %link.id(), "stopped");
+}
+
+/// The last records of a stopping loop: DOWN "stopped", said once, without waiting long on a
+/// pipeline that may be draining too.
+pub(crate) async fn say_stopped(feed: &mut Feed, outbox: &mut Outbox) {
     let _ = outbox.try_flush();
     for s in feed.set_all(FeedState::Down, Ts::now(), Some("stopped".into())) {
         let _ = tokio::time::timeout(
@@ -153,7 +159,6 @@ pub(crate) async fn run_reconnecting(
         )
         .await;
     }
-    tracing::debug!(connector = %link.id(), "stopped");
 }
 
 /// The timing of one session.
