@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use connectors::polling::PollStats;
+use connectors::transport::rest::PollStats;
 use connectors::transport::ConnectorStats;
 use normalizer::core::CoreStats;
 use normalizer::publish::KafkaStats;

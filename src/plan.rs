@@ -4,8 +4,8 @@
 
 use crate::config::{Config, ConfigError, ConnectorConfig};
 use connectors::custodians::generic_rest::{self, GenericRest};
-use connectors::polling::PollingVenue;
 use connectors::symbols::{InstrumentSpec, SymbolTable};
+use connectors::transport::rest::PollingVenue;
 use connectors::{registry, StreamingVenue, SymbolSpec};
 use normalizer::assets::{AssetMaster, Instrument, SymbolParts};
 use normalizer::core::{ConnectorInfo, Normalizer, SourceInfo};

@@ -156,7 +156,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             continue;
         }
         let balances = line.channel.starts_with("rest:")
-            || line.channel == connectors::balance_stream::CAPTURE_CHANNEL;
+            || line.channel == connectors::transport::private_ws::CAPTURE_CHANNEL;
         let venue = match pc.venue {
             Some(v) => Some(v),
             None if !balances => {
@@ -171,7 +171,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             // A balance response or a private balance-stream frame: the same pure parsers the
             // poller and the stream use (the plan's poller first: a config-described custodian
             // is built from its config).
-            let mut emit = |b: connectors::polling::ParsedBalance<'_>| {
+            let mut emit = |b: connectors::transport::rest::ParsedBalance<'_>| {
                 driver.on_balance(b.into_obs(ci as u32, line.received_at), &mut records)
             };
             let rest = line.channel.starts_with("rest:");

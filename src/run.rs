@@ -10,9 +10,9 @@ use crate::RunArgs;
 use anyhow::Context;
 use connectors::capture::CaptureTx;
 use connectors::outbox::{self, Outbox};
-use connectors::polling::PollStats;
-use connectors::polling::{run_polling, PollingConnector};
 use connectors::sim::{SimHandle, SimOptions};
+use connectors::transport::rest::PollStats;
+use connectors::transport::rest::{run_polling, PollingConnector};
 use connectors::transport::{run_streaming, ConnectorStats, StreamingConnector};
 use normalizer::driver::{run_live, LiveError, LiveParams, LiveView, Tap};
 use normalizer::publish::{JsonlSink, KafkaSettings, KafkaSink, Publisher};
@@ -163,16 +163,17 @@ async fn start_connectors(
                     }
                     sims.push(sim);
                 }
-                let bsc = connectors::balance_stream::BalanceStreamConnector {
+                let bsc = connectors::transport::private_ws::BalanceStreamConnector {
                     id: c.id.clone(),
                     index: i as u32,
                     venue: stream,
                     ws_url,
                     creds: creds.clone(),
-                    rest_url: stream_rest_url,
+                    rest_url: stream_rest_url
+                        .unwrap_or_else(|| poller.default_rest_url().to_owned()),
                     capture: capture_tx.clone(),
                 };
-                tracker.spawn(connectors::balance_stream::run_balance_stream(
+                tracker.spawn(connectors::transport::private_ws::run_balance_stream(
                     bsc,
                     Outbox::new(tx.clone(), Arc::default()),
                     connectors_token.clone(),

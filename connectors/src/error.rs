@@ -63,35 +63,50 @@ impl ParseError {
     }
 }
 
-/// Errors of a connector's lifecycle.
-#[derive(Debug, Error)]
+/// Why a connector's connection or poll ended: what the loops reconnect or retry on, and what
+/// stops them. The text is the `reason` of the feed-status record that follows (the connector
+/// is a field of the log line and of the record, not part of the text).
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum ConnectorError {
-    #[error("{connector}: connect to {url} failed: {reason}")]
-    Connect {
-        connector: String,
-        url: String,
+    /// Network trouble, a venue error reply, silence or a venue that replaced the connection:
+    /// reconnect (or poll again) after a backoff.
+    #[error("{reason}")]
+    Unavailable { reason: String },
+    /// The venue refused the credentials or the subscription: DOWN, retried slowly (the venue
+    /// said no; a tight loop of refused logins only risks a ban).
+    #[error("{reason}")]
+    Refused { reason: String },
+    /// The venue asked us to slow down: retried after `wait` at the soonest.
+    #[error("{reason}")]
+    RateLimited {
         reason: String,
+        wait: std::time::Duration,
     },
-    #[error("{connector}: connection lost: {reason}")]
-    ConnectionLost { connector: String, reason: String },
-    #[error("{connector}: venue refused the subscription: {reason}")]
-    SubscriptionRefused { connector: String, reason: String },
-    #[error("unknown venue kind {kind:?}")]
-    UnknownKind { kind: String },
-    #[error("{connector}: {reason}")]
-    Config { connector: String, reason: String },
+    /// The pipeline stopped accepting observations: the connector stops.
     #[error("the pipeline stopped accepting observations")]
     PipelineClosed,
+    /// The connector was cancelled (shutdown): it stops.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl ConnectorError {
-    /// Retryable errors lead to a reconnect with backoff; terminal ones stop the connector.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        ConnectorError::Unavailable {
+            reason: reason.into(),
+        }
+    }
+    pub fn refused(reason: impl Into<String>) -> Self {
+        ConnectorError::Refused {
+            reason: reason.into(),
+        }
+    }
+    /// Retryable errors lead to a reconnect (or the next poll) with backoff; terminal ones
+    /// stop the connector.
     pub fn is_retryable(&self) -> bool {
-        matches!(
+        !matches!(
             self,
-            ConnectorError::Connect { .. }
-                | ConnectorError::ConnectionLost { .. }
-                | ConnectorError::SubscriptionRefused { .. }
+            ConnectorError::PipelineClosed | ConnectorError::Cancelled
         )
     }
 }

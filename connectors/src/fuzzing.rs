@@ -162,7 +162,7 @@ pub fn capture_text(data: &[u8]) -> Outcome {
         let private = BALANCE_STREAMS.iter().position(|v| v.kind() == line.venue);
         let target = if line.channel.starts_with("rest:") {
             rest.map(|i| STREAMING.len() + i)
-        } else if line.channel == crate::balance_stream::CAPTURE_CHANNEL {
+        } else if line.channel == crate::transport::private_ws::CAPTURE_CHANNEL {
             private.map(|i| STREAMING.len() + POLLING.len() + i)
         } else {
             stream

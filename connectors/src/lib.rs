@@ -6,7 +6,6 @@
 //! outbox. This crate depends on `schemas` only and knows nothing of Kafka or medians.
 
 pub mod auth;
-pub mod balance_stream;
 pub mod book;
 pub mod capture;
 pub mod custodians;
@@ -15,7 +14,6 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod outbox;
-pub mod polling;
 pub mod registry;
 pub mod sim;
 pub mod symbols;

@@ -2,7 +2,7 @@
 //! (house rule 3):
 //! - quotes **conflate**: only the latest quote per source waits, older ones are replaced and
 //!   counted (a reference price needs the newest quote, not every one);
-//! - status changes (and, later, balances) take **backpressure**: the connector waits, nothing
+//! - status changes and balances take **backpressure**: the connector waits, nothing
 //!   is dropped, and any waiting quotes go first so the order per source is kept.
 
 use schemas::{Observation, QuoteObs, SourceRef};
@@ -10,13 +10,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
-
-/// Named overflow policies, for docs and metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OverflowPolicy {
-    ConflateLatest,
-    Backpressure,
-}
 
 /// The channel is closed: the pipeline is shutting down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! Every venue kind the tracker knows. Adding a venue is one folder and one line here.
 
-use crate::balance_stream::BalanceStream;
-use crate::polling::PollingVenue;
 use crate::traits::StreamingVenue;
+use crate::transport::private_ws::BalanceStream;
+use crate::transport::rest::PollingVenue;
 use crate::{custodians, venues};
 
 /// Streaming price venues, by kind id.

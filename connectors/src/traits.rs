@@ -129,6 +129,16 @@ pub enum PingPolicy {
     Text(Duration, fn(u64) -> String),
 }
 
+impl PingPolicy {
+    /// How often we ping, if we do.
+    pub fn interval(&self) -> Option<Duration> {
+        match self {
+            PingPolicy::ServerPings => None,
+            PingPolicy::WsPing(d) | PingPolicy::Text(d, _) => Some(*d),
+        }
+    }
+}
+
 /// How a venue spells an instrument, split into the venue's own asset codes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SymbolSpec<'s> {

@@ -9,9 +9,9 @@ mod balance_stream_support;
 
 use balance_stream_support::{balance, is_state, parse_owned, start, status};
 use connectors::auth::Credentials;
-use connectors::balance_stream::{BalanceStream, CAPTURE_CHANNEL, STREAM};
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::traits::FrameKind;
+use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL, STREAM};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::binance::sim::SIM_BALANCES;
 use connectors::venues::binance::stream::{ws_api_sign, BinanceUserStream};
 use connectors::venues::binance::BinanceBalances;

@@ -6,9 +6,9 @@
 mod balance_stream_support;
 use balance_stream_support::{balance, is_state, status, Run};
 use connectors::auth::Credentials;
-use connectors::balance_stream::{BalanceStream, STREAM};
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::traits::FrameKind;
+use connectors::transport::private_ws::{BalanceStream, STREAM};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::bybit::sim::SIM_BALANCES;
 use connectors::venues::bybit::{BybitBalances, BybitWalletStream};
 use rust_decimal::Decimal;

@@ -7,9 +7,9 @@
 mod balance_stream_support;
 use balance_stream_support::{balance, is_state, status, Run};
 use connectors::auth::Credentials;
-use connectors::balance_stream::{BalanceStream, CAPTURE_CHANNEL, STREAM};
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::traits::FrameKind;
+use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL, STREAM};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::deribit::sim::SIM_SUMMARIES;
 use connectors::venues::deribit::stream::{redact_tokens, PORTFOLIO_CHANNEL};
 use connectors::venues::deribit::{DeribitBalances, DeribitPortfolioStream, TEST_REPLY};

@@ -6,10 +6,10 @@
 mod balance_stream_support;
 use balance_stream_support::{balance, is_state, status, Run};
 use connectors::auth::{Credentials, Secret};
-use connectors::balance_stream::{redact_all, BalanceStream, STREAM};
 use connectors::error::ParseError;
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::traits::FrameKind;
+use connectors::transport::private_ws::{redact_all, BalanceStream, STREAM};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::kraken::sim::{SIM_BALANCES, SIM_WS_BALANCES};
 use connectors::venues::kraken::stream::WS_TOKEN_PATH;
 use connectors::venues::kraken::{KrakenBalanceStream, KrakenBalances};

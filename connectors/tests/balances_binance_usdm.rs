@@ -3,8 +3,8 @@
 
 use connectors::auth::Credentials;
 use connectors::error::ParseError;
-use connectors::polling::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::venues::binance_usdm::sim::BinanceUsdmRestSim;
 use connectors::venues::binance_usdm::BinanceUsdmBalances;
 use rust_decimal_macros::dec;

@@ -3,8 +3,8 @@
 use connectors::auth::Credentials;
 use connectors::custodians::bitgo::{self, parse, sim::BitGoRestSim, BitGo};
 use connectors::error::ParseError;
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use schemas::Ts;

@@ -6,8 +6,8 @@
 
 use connectors::auth::Credentials;
 use connectors::error::ParseError;
-use connectors::polling::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::venues::bybit::sim::BybitRestSim;
 use connectors::venues::bybit::{bybit_sign, BybitBalances};
 use rust_decimal_macros::dec;

@@ -5,9 +5,9 @@
 //! the simulator's refusals. Bodies that are not fixture files are labelled where they appear.
 
 use connectors::auth::Credentials;
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::registry;
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::coinbase::sim::CoinbaseRestSim;
 use connectors::venues::coinbase::{self as cb, CdpClaims, CoinbaseBalances};
 use connectors::ParseError;

@@ -6,8 +6,8 @@
 //! `unauthorized` body, the real one quoted in ccxt/ccxt#9133).
 
 use connectors::auth::Credentials;
-use connectors::polling::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest, SimHttpResponse};
+use connectors::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::venues::deribit::{self, sim::DeribitRestSim, DeribitBalances};
 use connectors::{registry, ParseError};
 use rust_decimal::Decimal;
@@ -149,7 +149,7 @@ fn rate_limit_is_the_credit_pool() {
     );
     assert_eq!(
         venue().budget_scope(),
-        connectors::polling::BudgetScope::Key
+        connectors::transport::rest::BudgetScope::Key
     );
     assert!(venue().asset_aliases().is_empty());
 }

@@ -11,8 +11,8 @@ use connectors::auth::Credentials;
 use connectors::custodians::fireblocks::{
     self as fb, parse::parse_vault_accounts, sim::FireblocksRestSim, FireblocksBalances,
 };
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::ParseError;
 use rust_decimal_macros::dec;
 use schemas::Ts;
@@ -93,7 +93,7 @@ fn request_signs_path_with_query_and_a_fresh_nonce() {
     assert_eq!(r1.method, "GET");
     assert_eq!(r1.path, "/v1/vault/accounts_paged");
     assert_eq!(r1.query, "limit=200&after=c3RhcnRpbmdWYXVsdElkeD0y");
-    let header = |r: &connectors::polling::RestRequest, n: &str| {
+    let header = |r: &connectors::transport::rest::RestRequest, n: &str| {
         r.headers
             .iter()
             .find(|(k, _)| k == n)
@@ -223,7 +223,7 @@ fn venue_errors_and_malformed_bodies() {
 
 // ---- simulator ----
 
-fn sim_req(r: &connectors::polling::RestRequest) -> SimHttpRequest {
+fn sim_req(r: &connectors::transport::rest::RestRequest) -> SimHttpRequest {
     SimHttpRequest {
         method: r.method.into(),
         path: r.path.clone(),

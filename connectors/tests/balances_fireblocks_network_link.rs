@@ -13,8 +13,8 @@ use connectors::custodians::fireblocks_network_link::{
     self as fnl, parse::parse_page, sim::NetworkLinkRestSim, FireblocksNetworkLinkBalances, Page,
     DEFAULT_SCHEME,
 };
-use connectors::polling::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::ParseError;
 use hmac::{Hmac, Mac};
 use rust_decimal_macros::dec;

@@ -6,7 +6,7 @@
 use connectors::custodians::generic_rest::{
     sim_document, GenericRest, GenericSpec, SIM_DOCUMENT, SIM_DORMANT_UPDATED_AT,
 };
-use connectors::polling::{ParsedBalance, PollingVenue};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::ParseError;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

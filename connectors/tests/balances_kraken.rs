@@ -6,9 +6,9 @@
 use base64::Engine;
 use connectors::auth::sign::{kraken_api_sign, B64};
 use connectors::auth::Credentials;
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::registry;
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::kraken::sim::KrakenRestSim;
 use connectors::venues::kraken::KrakenBalances;
 use connectors::ParseError;

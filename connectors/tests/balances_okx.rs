@@ -5,8 +5,8 @@
 
 use connectors::auth::Credentials;
 use connectors::error::ParseError;
-use connectors::polling::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest};
+use connectors::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
 use connectors::venues::okx::sim::OkxRestSim;
 use connectors::venues::okx::{okx_timestamp, OkxBalances};
 use rust_decimal_macros::dec;

@@ -11,9 +11,9 @@
 
 mod balance_stream_support;
 use balance_stream_support::parse_owned;
-use connectors::polling::{ParsedBalance, PollingVenue};
 use connectors::registry;
 use connectors::traits::FrameKind;
+use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::bybit::BybitWalletStream;
 use connectors::venues::okx::stream::OkxAccountStream;
 use rust_decimal::Decimal;

@@ -8,10 +8,10 @@
 
 use connectors::auth::Credentials;
 use connectors::outbox::{self, Outbox};
-use connectors::polling::{run_polling, PollingConnector};
 use connectors::registry;
 use connectors::sim::{SimHandle, SimOptions};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
+use connectors::transport::rest::{run_polling, PollingConnector};
 use connectors::transport::{run_streaming, ConnectorStats, StreamingConnector};
 use connectors::{Observation, StreamingVenue};
 use schemas::{FeedState, FeedStatus, QuoteObs, Ts};

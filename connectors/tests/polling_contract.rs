@@ -5,8 +5,8 @@
 
 use connectors::auth::Credentials;
 use connectors::outbox::{self, Outbox};
-use connectors::polling::{run_polling, PollingConnector, PollingVenue};
 use connectors::registry;
+use connectors::transport::rest::{run_polling, PollingConnector, PollingVenue};
 use schemas::{FeedState, Observation};
 use std::time::Duration;
 use tokio::sync::mpsc::Receiver;

@@ -4,9 +4,9 @@
 //! and the REST poller alike, with a certificate error and no request served.
 
 use connectors::outbox::{self, Outbox};
-use connectors::polling::{run_polling, PollingConnector};
 use connectors::registry::{self, BALANCE_STREAMS, POLLING, STREAMING};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
+use connectors::transport::rest::{run_polling, PollingConnector};
 use connectors::transport::{run_streaming, StreamingConnector};
 use schemas::{FeedState, Observation};
 use std::sync::atomic::{AtomicU64, Ordering};

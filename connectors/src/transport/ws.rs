@@ -2,24 +2,22 @@
 //! ping, detect silence, reconnect forever with backoff. A venue author writes none of this.
 
 use super::backoff::Backoff;
-use super::streams::StreamStates;
+use super::feed::Feed;
+use super::session::{run_reconnecting, Dial, Event, Link, Session, Timing, Ws};
 use crate::book::Book;
 use crate::capture::{CaptureLine, CaptureTx};
-use crate::error::ParseError;
+use crate::error::{ConnectorError, ParseError};
 use crate::outbox::Outbox;
 use crate::symbols::SymbolTable;
-use crate::traits::{
-    ConnState, FrameKind, Merge, ParsedQuote, PingPolicy, Sequencing, StreamingVenue,
-};
-use futures_util::{SinkExt, StreamExt};
-use schemas::{FeedState, Ts};
+use crate::traits::{ConnState, FrameKind, Merge, ParsedQuote, Sequencing, StreamingVenue};
+use schemas::Ts;
 use schemas::{Observation, QuoteObs, SourceRef};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 /// Counters of one connector, read by metrics and tests.
@@ -77,10 +75,7 @@ pub struct StreamingConnector {
     pub stats: Arc<ConnectorStats>,
 }
 
-/// Default [`StreamingConnector::max_message_bytes`]: 4 MiB, far above any ticker or book
-/// frame of the venues we speak (the largest, an OKX or Bybit snapshot, is a few KiB), and far
-/// below tungstenite's own 64 MiB default, so a runaway peer cannot make us buffer much.
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 << 20;
+pub use super::session::DEFAULT_MAX_MESSAGE_BYTES;
 
 impl StreamingConnector {
     /// Defaults derived from the venue's expected cadence.
@@ -265,20 +260,45 @@ pub fn frame_to_quotes(
     Ok(kind)
 }
 
-enum SessionEnd {
-    Cancelled,
-    Lost(String),
-    PipelineClosed,
+/// The price connection on top of the shared [`Session`]: subscribe, then frames to quotes.
+struct PriceLink {
+    c: StreamingConnector,
+    dial: Dial,
+    subscribe: Vec<String>,
+}
+
+impl Link for PriceLink {
+    fn id(&self) -> &str {
+        &self.c.id
+    }
+    fn dial(&self) -> &Dial {
+        &self.dial
+    }
+    fn backoff(&mut self) -> &mut Backoff {
+        &mut self.c.backoff
+    }
+    async fn run(
+        &mut self,
+        ws: Ws,
+        feed: &mut Feed,
+        outbox: &mut Outbox,
+        cancel: &CancellationToken,
+    ) -> ConnectorError {
+        ConnectorStats::bump(&self.c.stats.connects);
+        if feed.epoch() > 1 {
+            ConnectorStats::bump(&self.c.stats.reconnects);
+        }
+        match session(&mut self.c, ws, &self.subscribe, feed, outbox, cancel).await {
+            Ok(never) => match never {},
+            Err(end) => end,
+        }
+    }
 }
 
 /// Runs a connector until `cancel`: reconnects forever, never returns early on venue errors.
-pub async fn run_streaming(
-    mut c: StreamingConnector,
-    mut outbox: Outbox,
-    cancel: CancellationToken,
-) {
+pub async fn run_streaming(c: StreamingConnector, mut outbox: Outbox, cancel: CancellationToken) {
     let venue = c.venue;
-    let mut streams = StreamStates::new(
+    let mut feed = Feed::new(
         &c.id,
         venue.kind(),
         c.symbols.instruments().iter().map(|i| i.stream.clone()),
@@ -286,183 +306,56 @@ pub async fn run_streaming(
         c.stale_after,
     );
     let symbols = c.symbols.symbols();
-    let url = venue.connect_url(&c.ws_url, &symbols);
+    let dial = Dial {
+        url: venue.connect_url(&c.ws_url, &symbols),
+        connect_timeout: c.connect_timeout,
+        max_message_bytes: c.max_message_bytes,
+    };
     let subscribe = venue.subscribe_messages(&symbols);
-    let ws_config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(Some(c.max_message_bytes))
-        .max_frame_size(Some(c.max_message_bytes));
-    let mut epoch = 0u64;
-    let mut reason: Option<String> = None;
-    loop {
-        epoch += 1;
-        streams.set_epoch(epoch);
-        let changes = if epoch == 1 {
-            streams.start(Ts::now())
-        } else {
-            streams.set_all(FeedState::Reconnecting, Ts::now(), reason.take())
-        };
-        for s in changes {
-            if outbox.push_reliable(Observation::Status(s)).await.is_err() {
-                return;
-            }
-        }
-        tracing::debug!(connector = %c.id, epoch, "connecting");
-        let connected = tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = tokio::time::timeout(c.connect_timeout, tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), false)) => r,
-        };
-        let ws = match connected {
-            Ok(Ok((ws, _))) => ws,
-            Ok(Err(e)) => {
-                reason = Some(format!("connect failed: {e}"));
-                if !sleep_backoff(&mut c.backoff, &cancel, &c.id, reason.as_deref()).await {
-                    break;
-                }
-                continue;
-            }
-            Err(_) => {
-                reason = Some(format!(
-                    "connect timed out after {} ms",
-                    c.connect_timeout.as_millis()
-                ));
-                if !sleep_backoff(&mut c.backoff, &cancel, &c.id, reason.as_deref()).await {
-                    break;
-                }
-                continue;
-            }
-        };
-        ConnectorStats::bump(&c.stats.connects);
-        if epoch > 1 {
-            ConnectorStats::bump(&c.stats.reconnects);
-        }
-        tracing::info!(connector = %c.id, epoch, "connected");
-        let end = session(
-            &mut c,
-            ws,
-            &subscribe,
-            epoch,
-            &mut streams,
-            &mut outbox,
-            &cancel,
-        )
-        .await;
-        match end {
-            SessionEnd::Cancelled => break,
-            SessionEnd::PipelineClosed => return,
-            SessionEnd::Lost(why) => {
-                tracing::info!(connector = %c.id, epoch, reason = %why, "connection lost");
-                reason = Some(why);
-                if !sleep_backoff(&mut c.backoff, &cancel, &c.id, reason.as_deref()).await {
-                    break;
-                }
-            }
-        }
-    }
-    // Stopping: say so once, without waiting on a pipeline that may be draining too.
-    let _ = outbox.try_flush();
-    for s in streams.set_all(FeedState::Down, Ts::now(), Some("stopped".into())) {
-        let _ = tokio::time::timeout(
-            Duration::from_millis(200),
-            outbox.push_reliable(Observation::Status(s)),
-        )
-        .await;
-    }
-    tracing::debug!(connector = %c.id, "stopped");
+    let mut link = PriceLink { c, dial, subscribe };
+    run_reconnecting(&mut link, &mut feed, &mut outbox, &cancel).await;
 }
-
-/// Sleeps the next backoff delay; false if cancelled meanwhile.
-async fn sleep_backoff(
-    b: &mut Backoff,
-    cancel: &CancellationToken,
-    id: &str,
-    why: Option<&str>,
-) -> bool {
-    let d = b.next_delay();
-    tracing::debug!(connector = %id, delay_ms = d.as_millis() as u64, attempt = b.attempt(), reason = why.unwrap_or(""), "backing off");
-    tokio::select! {
-        _ = cancel.cancelled() => false,
-        _ = tokio::time::sleep(d) => true,
-    }
-}
-
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn session(
     c: &mut StreamingConnector,
     ws: Ws,
     subscribe: &[String],
-    epoch: u64,
-    streams: &mut StreamStates,
+    feed: &mut Feed,
     outbox: &mut Outbox,
     cancel: &CancellationToken,
-) -> SessionEnd {
+) -> Result<Infallible, ConnectorError> {
     let venue = c.venue;
-    let (mut sink, mut source) = ws.split();
-    for msg in subscribe {
-        if let Err(e) = sink.send(Message::Text(msg.clone().into())).await {
-            return SessionEnd::Lost(format!("subscribe failed: {e}"));
-        }
-    }
-    let connected_at = Ts::now();
-    let mut last_frame_at = connected_at;
-    let mut got_data = false;
-    let (ping_every, text_ping) = match venue.ping_policy() {
-        PingPolicy::ServerPings => (None, None),
-        PingPolicy::WsPing(d) => (Some(d), None),
-        PingPolicy::Text(d, f) => (Some(d), Some(f)),
+    let epoch = feed.epoch();
+    let timing = Timing {
+        ping: venue.ping_policy(),
+        idle_timeout: c.idle_timeout,
+        check_every: Duration::from_millis(100).max(c.stale_after / 10),
+        heartbeat_every: Some(Duration::from_secs(30)),
     };
-    let mut ping = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
-    ping.tick().await;
-    let mut check = tokio::time::interval(Duration::from_millis(100).max(c.stale_after / 10));
-    let mut heartbeat = tokio::time::interval(Duration::from_secs(30));
-    heartbeat.tick().await;
-    let mut ping_id = 0u64;
-    let tx = outbox.sender();
+    let mut ws = Session::new(&c.id, ws, timing, c.max_message_bytes, outbox);
+    ws.send(subscribe, "subscribe").await?;
+    let connected_at = Ts::now();
+    let mut got_data = false;
     let mut pending_status = Vec::new();
     let mut quotes = Vec::new();
     let mut conn = Connection::default();
     let mut out_of_order_seen = 0;
     loop {
-        tokio::select! {
-            biased;
-            _ = cancel.cancelled() => {
-                let _ = tokio::time::timeout(Duration::from_millis(250), sink.send(Message::Close(None))).await;
-                return SessionEnd::Cancelled;
+        let event = match ws.next(outbox, cancel).await {
+            Ok(e) => e,
+            Err(end) => {
+                if ws.oversized() {
+                    ConnectorStats::bump(&c.stats.oversized);
+                }
+                return Err(end);
             }
-            permit = tx.reserve(), if outbox.has_pending() => match permit {
-                Ok(p) => outbox.send_pending(p),
-                Err(_) => return SessionEnd::PipelineClosed,
-            },
-            msg = source.next() => {
-                let now = Ts::now();
-                last_frame_at = now;
-                let text = match msg {
-                    Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Binary(b))) => match String::from_utf8(b.to_vec()) {
-                        Ok(s) => s.into(),
-                        Err(_) => {
-                            ConnectorStats::bump(&c.stats.parse_errors);
-                            continue;
-                        }
-                    },
-                    Some(Ok(Message::Close(frame))) => {
-                        return SessionEnd::Lost(match frame {
-                            Some(f) => format!("closed by venue: {} {}", f.code, f.reason),
-                            None => "closed by venue".into(),
-                        });
-                    }
-                    Some(Ok(_)) => continue, // ping/pong: tungstenite answers pings itself
-                    Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(e))) => {
-                        ConnectorStats::bump(&c.stats.oversized);
-                        tracing::warn!(connector = %c.id, error = %e, "oversized message refused");
-                        return SessionEnd::Lost(format!(
-                            "message refused: {e} (limit {} bytes)", c.max_message_bytes
-                        ));
-                    }
-                    Some(Err(e)) => return SessionEnd::Lost(format!("read failed: {e}")),
-                    None => return SessionEnd::Lost("connection closed".into()),
-                };
+        };
+        match event {
+            Event::NotText => {
+                ConnectorStats::bump(&c.stats.parse_errors);
+                continue;
+            }
+            Event::Text(text, now) => {
                 ConnectorStats::bump(&c.stats.frames);
                 if let Some(cap) = &c.capture {
                     let line = CaptureLine {
@@ -482,7 +375,11 @@ async fn session(
                 let kind = frame_to_quotes(
                     venue,
                     text.as_str(),
-                    FrameMeta { received_at: now, epoch, connector: c.index },
+                    FrameMeta {
+                        received_at: now,
+                        epoch,
+                        connector: c.index,
+                    },
                     &c.symbols,
                     &mut conn,
                     &mut |q| quotes.push(q),
@@ -498,26 +395,24 @@ async fn session(
                     Ok(FrameKind::Heartbeat) => ConnectorStats::bump(&c.stats.heartbeats),
                     Ok(FrameKind::Control) => {}
                     Ok(FrameKind::Reconnect) => {
-                        return SessionEnd::Lost("venue announced shutdown".into());
+                        return Err(ConnectorError::unavailable("venue announced shutdown"));
                     }
                     Ok(FrameKind::VenueError(e)) => {
                         tracing::warn!(connector = %c.id, error = %e, "venue error");
                     }
-                    Ok(FrameKind::Respond(reply)) => {
-                        if let Err(e) = sink.send(Message::Text(reply.into())).await {
-                            return SessionEnd::Lost(format!("reply failed: {e}"));
-                        }
-                    }
+                    Ok(FrameKind::Respond(reply)) => ws.send(&[reply], "reply").await?,
                     Ok(FrameKind::Bind { .. }) => {}
                     Ok(FrameKind::Gap(why)) => {
                         ConnectorStats::bump(&c.stats.gaps);
                         // Quotes of this frame that arrived before the gap are still good.
                         for q in quotes.drain(..) {
                             if outbox.push_quote(q).is_err() {
-                                return SessionEnd::PipelineClosed;
+                                return Err(ConnectorError::PipelineClosed);
                             }
                         }
-                        return SessionEnd::Lost(format!("sequence gap, resubscribing: {why}"));
+                        return Err(ConnectorError::unavailable(format!(
+                            "sequence gap, resubscribing: {why}"
+                        )));
                     }
                     Err(e) => {
                         ConnectorStats::bump(&c.stats.parse_errors);
@@ -525,7 +420,9 @@ async fn session(
                     }
                 }
                 if conn.out_of_order != out_of_order_seen {
-                    c.stats.out_of_order.fetch_add(conn.out_of_order - out_of_order_seen, Ordering::Relaxed);
+                    c.stats
+                        .out_of_order
+                        .fetch_add(conn.out_of_order - out_of_order_seen, Ordering::Relaxed);
                     out_of_order_seen = conn.out_of_order;
                 }
                 for q in quotes.drain(..) {
@@ -534,43 +431,30 @@ async fn session(
                         got_data = true;
                         c.backoff.reset();
                     }
-                    if let Some(s) = streams.on_data(q.source.instrument as usize, now) {
+                    if let Some(s) = feed.on_data(q.source.instrument as usize, now) {
                         pending_status.push(s);
                     }
                     if outbox.push_quote(q).is_err() {
-                        return SessionEnd::PipelineClosed;
+                        return Err(ConnectorError::PipelineClosed);
                     }
                 }
             }
-            _ = ping.tick(), if ping_every.is_some() => {
-                ping_id += 1;
-                let msg = match text_ping {
-                    Some(f) => Message::Text(f(ping_id).into()),
-                    None => Message::Ping(Vec::new().into()),
-                };
-                if let Err(e) = sink.send(msg).await {
-                    return SessionEnd::Lost(format!("ping failed: {e}"));
-                }
-            }
-            _ = check.tick() => {
+            Event::Check => {
                 let now = Ts::now();
-                pending_status.extend(streams.check_stale(now, connected_at));
-                if streams.all_quiet_for(now, connected_at, c.reconnect_after) {
-                    return SessionEnd::Lost(format!(
-                        "no data on any stream for {} ms", c.reconnect_after.as_millis()
-                    ));
+                pending_status.extend(feed.check_stale(now, connected_at));
+                if feed.all_quiet_for(now, connected_at, c.reconnect_after) {
+                    return Err(ConnectorError::unavailable(format!(
+                        "no data on any stream for {} ms",
+                        c.reconnect_after.as_millis()
+                    )));
                 }
-                if now.millis_since(last_frame_at) > c.idle_timeout.as_millis() as i64 {
-                    return SessionEnd::Lost(format!(
-                        "no frame at all for {} ms", c.idle_timeout.as_millis()
-                    ));
-                }
+                ws.check_idle()?;
             }
-            _ = heartbeat.tick() => pending_status.extend(streams.snapshot()),
+            Event::Heartbeat => pending_status.extend(feed.snapshot()),
         }
         for s in pending_status.drain(..) {
             if outbox.push_reliable(Observation::Status(s)).await.is_err() {
-                return SessionEnd::PipelineClosed;
+                return Err(ConnectorError::PipelineClosed);
             }
         }
     }
@@ -582,7 +466,7 @@ mod tests {
     use crate::book::{LevelChange, Side};
     use crate::sim::{SimFuture, SimOptions};
     use crate::symbols::InstrumentSpec;
-    use crate::traits::SymbolSpec;
+    use crate::traits::{PingPolicy, SymbolSpec};
     use rust_decimal::Decimal;
     use std::borrow::Cow;
 

@@ -3,10 +3,12 @@
 #![allow(dead_code)]
 
 use connectors::auth::Credentials;
-use connectors::balance_stream::{run_balance_stream, BalanceStream, BalanceStreamConnector};
 use connectors::outbox::{self, Outbox};
-use connectors::polling::ParsedBalance;
 use connectors::traits::FrameKind;
+use connectors::transport::private_ws::{
+    run_balance_stream, BalanceStream, BalanceStreamConnector,
+};
+use connectors::transport::rest::ParsedBalance;
 use schemas::{BalanceObs, FeedState, FeedStatus, Observation};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -67,7 +69,7 @@ pub fn start_with_rest(
         venue,
         ws_url: Some(url.to_owned()),
         creds,
-        rest_url: rest_url.map(str::to_owned),
+        rest_url: rest_url.unwrap_or_default().to_owned(),
         capture,
     };
     let task = tokio::spawn(async move {

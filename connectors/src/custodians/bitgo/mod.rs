@@ -25,8 +25,8 @@ pub mod wire;
 
 use crate::auth::{sign, AuthError, Credentials};
 use crate::error::ParseError;
-use crate::polling::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
 use crate::sim::SimFuture;
+use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
 use schemas::{SourceKind, Ts};
 use std::time::Duration;
 

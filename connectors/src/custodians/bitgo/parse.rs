@@ -24,7 +24,7 @@
 use super::{coins, wire, KIND};
 use crate::custodians::split;
 use crate::error::{excerpt, ParseError};
-use crate::polling::ParsedBalance;
+use crate::transport::rest::ParsedBalance;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 

@@ -23,7 +23,7 @@
 use super::{wire, KIND};
 use crate::custodians::split;
 use crate::error::ParseError;
-use crate::polling::ParsedBalance;
+use crate::transport::rest::ParsedBalance;
 
 /// One body of the two-step poll. A portfolio list returns the portfolio to read next (the
 /// cursor); a balances body emits balances and ends the poll.

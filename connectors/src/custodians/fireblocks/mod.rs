@@ -24,8 +24,8 @@ pub mod wire;
 
 use crate::auth::{AuthError, Credentials};
 use crate::error::ParseError;
-use crate::polling::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
 use crate::sim::SimFuture;
+use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

@@ -23,7 +23,7 @@ use super::wire::VaultAccountsPaged;
 use super::KIND;
 use crate::custodians::{min_of, split};
 use crate::error::ParseError;
-use crate::polling::ParsedBalance;
+use crate::transport::rest::ParsedBalance;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 

@@ -40,8 +40,8 @@ pub mod wire;
 use crate::auth::sign::{hmac_sha256, hmac_sha512, B64};
 use crate::auth::{AuthError, Credentials};
 use crate::error::ParseError;
-use crate::polling::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
 use crate::sim::SimFuture;
+use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
 use base64::Engine as _;
 use std::time::Duration;
 

@@ -16,7 +16,7 @@ use super::wire::{AccountsPage, BalancesPage, ErrorBody};
 use super::{valid_account_id, Page, KIND, PAGE_LIMIT};
 use crate::custodians::split;
 use crate::error::ParseError;
-use crate::polling::ParsedBalance;
+use crate::transport::rest::ParsedBalance;
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 

@@ -111,20 +111,20 @@ pub(crate) fn signed_get(
     creds: &crate::auth::Credentials,
     now: schemas::Ts,
     weight: u32,
-) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
+) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
     let query = format!(
         "{params}recvWindow={RECV_WINDOW_MS}&timestamp={}",
         now.millis()
     );
     let signature = crate::auth::sign::hmac_sha256_hex(creds.secret()?, &query);
     Ok(
-        crate::polling::RestRequest::get(path, format!("{query}&signature={signature}"))
+        crate::transport::rest::RestRequest::get(path, format!("{query}&signature={signature}"))
             .header("X-MBX-APIKEY", creds.key()?)
             .weight(weight),
     )
 }
 
-impl crate::polling::PollingVenue for BinanceBalances {
+impl crate::transport::rest::PollingVenue for BinanceBalances {
     fn kind(&self) -> &'static str {
         KIND
     }
@@ -135,27 +135,27 @@ impl crate::polling::PollingVenue for BinanceBalances {
         "https://api.binance.com"
     }
     /// `REQUEST_WEIGHT` 6000 per minute per IP (`GET /api/v3/exchangeInfo` rateLimits).
-    fn rate_limit(&self) -> crate::polling::RateLimit {
-        crate::polling::RateLimit {
+    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
+        crate::transport::rest::RateLimit {
             capacity: 6000,
             per: Duration::from_secs(60),
         }
     }
-    fn budget_scope(&self) -> crate::polling::BudgetScope {
-        crate::polling::BudgetScope::Ip
+    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
+        crate::transport::rest::BudgetScope::Ip
     }
     fn request(
         &self,
         creds: &crate::auth::Credentials,
         now: schemas::Ts,
         _cursor: Option<&str>,
-    ) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
         signed_get("/api/v3/account", "omitZeroBalances=true&", creds, now, 20)
     }
     fn parse_balances(
         &self,
         body: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_account(body, emit)
     }

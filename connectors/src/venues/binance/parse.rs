@@ -105,7 +105,7 @@ fn event(
 /// `GET /api/v3/account` -> balances (`free` available, `locked` locked, total their sum).
 pub fn parse_account(
     body: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<Option<String>, ParseError> {
     let a: super::wire::Account<'_> =
         serde_json::from_str(body).map_err(|e| ParseError::malformed(KIND, e, body))?;
@@ -137,8 +137,8 @@ fn spot_balance(
     free: rust_decimal::Decimal,
     locked: rust_decimal::Decimal,
     as_of: Option<schemas::Ts>,
-) -> crate::polling::ParsedBalance<'_> {
-    crate::polling::ParsedBalance {
+) -> crate::transport::rest::ParsedBalance<'_> {
+    crate::transport::rest::ParsedBalance {
         venue_asset: asset,
         total: free + locked,
         available: Some(free),
@@ -167,7 +167,7 @@ fn spot_balance(
 /// - other events (`executionReport`, `listStatus`, ...) are `Control`.
 pub fn parse_user_stream(
     frame: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<FrameKind, ParseError> {
     let f: super::wire::ApiFrame<'_> =
         serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;

@@ -24,9 +24,9 @@
 
 use crate::auth::{AuthError, Credentials};
 use crate::error::ParseError;
-use crate::polling::ParsedBalance;
 use crate::sim::{SimFuture, SimOptions};
 use crate::traits::{FrameKind, PingPolicy};
+use crate::transport::rest::ParsedBalance;
 use schemas::Ts;
 
 /// The private balance stream of a Binance spot account (see the module docs).
@@ -45,7 +45,7 @@ pub fn ws_api_sign(secret: &str, params: &[(&str, &str)]) -> String {
 /// The request id of the subscription (echoed in the reply).
 pub const SUBSCRIBE_ID: &str = "balances";
 
-impl crate::balance_stream::BalanceStream for BinanceUserStream {
+impl crate::transport::private_ws::BalanceStream for BinanceUserStream {
     fn kind(&self) -> &'static str {
         super::KIND
     }

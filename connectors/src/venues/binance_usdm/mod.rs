@@ -195,7 +195,7 @@ impl StreamingVenue for BinanceUsdm {
 /// Semantics (total, available, locked, `as_of`): the "Balances" section of [`parse`]'s module doc.
 pub struct BinanceUsdmBalances;
 
-impl crate::polling::PollingVenue for BinanceUsdmBalances {
+impl crate::transport::rest::PollingVenue for BinanceUsdmBalances {
     fn kind(&self) -> &'static str {
         KIND
     }
@@ -206,27 +206,27 @@ impl crate::polling::PollingVenue for BinanceUsdmBalances {
         "https://fapi.binance.com"
     }
     /// `REQUEST_WEIGHT` 2400 per minute per IP (`GET /fapi/v1/exchangeInfo` rateLimits).
-    fn rate_limit(&self) -> crate::polling::RateLimit {
-        crate::polling::RateLimit {
+    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
+        crate::transport::rest::RateLimit {
             capacity: 2400,
             per: Duration::from_secs(60),
         }
     }
-    fn budget_scope(&self) -> crate::polling::BudgetScope {
-        crate::polling::BudgetScope::Ip
+    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
+        crate::transport::rest::BudgetScope::Ip
     }
     fn request(
         &self,
         creds: &crate::auth::Credentials,
         now: schemas::Ts,
         _cursor: Option<&str>,
-    ) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
         crate::venues::binance::signed_get("/fapi/v3/balance", "", creds, now, 5)
     }
     fn parse_balances(
         &self,
         body: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_balance(body, emit)
     }

@@ -126,7 +126,7 @@ fn mark_price(
 /// `GET /fapi/v3/balance` -> balances (mapping in the module doc).
 pub fn parse_balance(
     body: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<Option<String>, ParseError> {
     // Success is an array, an error an object: the first byte says which.
     if body.trim_start().starts_with('{') {
@@ -154,7 +154,7 @@ pub fn parse_balance(
             (a, w) => a.or(w),
         };
         let (available, locked) = super::super::split_held(total, free, None);
-        emit(crate::polling::ParsedBalance {
+        emit(crate::transport::rest::ParsedBalance {
             venue_asset: b.asset,
             total,
             available,

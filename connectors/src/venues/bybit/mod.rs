@@ -298,7 +298,7 @@ pub fn bybit_sign(
     )
 }
 
-impl crate::polling::PollingVenue for BybitBalances {
+impl crate::transport::rest::PollingVenue for BybitBalances {
     fn kind(&self) -> &'static str {
         BALANCES
     }
@@ -309,28 +309,28 @@ impl crate::polling::PollingVenue for BybitBalances {
         "https://api.bybit.com"
     }
     /// 50 requests per second per UID.
-    fn rate_limit(&self) -> crate::polling::RateLimit {
-        crate::polling::RateLimit {
+    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
+        crate::transport::rest::RateLimit {
             capacity: 50,
             per: Duration::from_secs(1),
         }
     }
-    fn budget_scope(&self) -> crate::polling::BudgetScope {
-        crate::polling::BudgetScope::Key
+    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
+        crate::transport::rest::BudgetScope::Key
     }
     fn request(
         &self,
         creds: &crate::auth::Credentials,
         now: schemas::Ts,
         _cursor: Option<&str>,
-    ) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
         let query = "accountType=UNIFIED".to_owned();
         let key = creds.key()?;
         let ts = now.millis();
         let window = RECV_WINDOW_MS.to_string();
         let sign = bybit_sign(creds.secret()?, ts, key, &window, &query);
         Ok(
-            crate::polling::RestRequest::get("/v5/account/wallet-balance", query)
+            crate::transport::rest::RestRequest::get("/v5/account/wallet-balance", query)
                 .header("X-BAPI-API-KEY", key)
                 .header("X-BAPI-TIMESTAMP", ts.to_string())
                 .header("X-BAPI-RECV-WINDOW", window)
@@ -340,7 +340,7 @@ impl crate::polling::PollingVenue for BybitBalances {
     fn parse_balances(
         &self,
         body: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_wallet_balance(body, emit)
     }
@@ -381,7 +381,7 @@ pub fn bybit_ws_sign(secret: &str, expires_ms: i64) -> String {
     crate::auth::sign::hmac_sha256_hex(secret, &format!("GET/realtime{expires_ms}"))
 }
 
-impl crate::balance_stream::BalanceStream for BybitWalletStream {
+impl crate::transport::private_ws::BalanceStream for BybitWalletStream {
     fn kind(&self) -> &'static str {
         BALANCES
     }
@@ -413,7 +413,7 @@ impl crate::balance_stream::BalanceStream for BybitWalletStream {
     fn parse(
         &self,
         frame: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<FrameKind, ParseError> {
         parse::parse_wallet_stream(frame, emit)
     }

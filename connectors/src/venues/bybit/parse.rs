@@ -181,7 +181,7 @@ fn split(level: Option<(Decimal, Decimal)>) -> (Option<Decimal>, Option<Decimal>
 /// `GET /v5/account/wallet-balance` -> balances (see [`super::BybitBalances`] for the mapping).
 pub fn parse_wallet_balance(
     body: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<Option<String>, ParseError> {
     const KIND: &str = super::BALANCES;
     let r: super::wire::WalletResponse<'_> =
@@ -218,7 +218,7 @@ fn wallet_balances<'a>(
     accounts: Vec<super::wire::WalletAccount<'a>>,
     as_of: Option<Ts>,
     frame: &str,
-) -> Result<Vec<crate::polling::ParsedBalance<'a>>, ParseError> {
+) -> Result<Vec<crate::transport::rest::ParsedBalance<'a>>, ParseError> {
     let mut out = Vec::new();
     for account in accounts {
         for c in account.coin {
@@ -238,7 +238,7 @@ fn wallet_balances<'a>(
                 .reduce(|a, b| a + b);
             let (available, locked) =
                 super::super::split_held(total, c.available_to_withdraw, held);
-            out.push(crate::polling::ParsedBalance {
+            out.push(crate::transport::rest::ParsedBalance {
                 venue_asset: c.coin,
                 total,
                 available,
@@ -259,7 +259,7 @@ fn wallet_balances<'a>(
 /// `VenueError` naming the op (`auth failed: Params Error`).
 pub fn parse_wallet_stream(
     frame: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<FrameKind, ParseError> {
     const KIND: &str = super::BALANCES;
     let f: super::wire::PrivateFrame<'_> =

@@ -284,7 +284,7 @@ pub fn build_jwt(
     Ok(format!("{message}.{sig}"))
 }
 
-impl crate::polling::PollingVenue for CoinbaseBalances {
+impl crate::transport::rest::PollingVenue for CoinbaseBalances {
     fn kind(&self) -> &'static str {
         KIND
     }
@@ -295,21 +295,21 @@ impl crate::polling::PollingVenue for CoinbaseBalances {
         "https://api.coinbase.com"
     }
     /// Private endpoints: 30 requests per second per user.
-    fn rate_limit(&self) -> crate::polling::RateLimit {
-        crate::polling::RateLimit {
+    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
+        crate::transport::rest::RateLimit {
             capacity: 30,
             per: Duration::from_secs(1),
         }
     }
-    fn budget_scope(&self) -> crate::polling::BudgetScope {
-        crate::polling::BudgetScope::Key
+    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
+        crate::transport::rest::BudgetScope::Key
     }
     fn request(
         &self,
         creds: &crate::auth::Credentials,
         now: schemas::Ts,
         cursor: Option<&str>,
-    ) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
         let uri = format!("GET {JWT_HOST}{ACCOUNTS_PATH}");
         let jwt = build_jwt(
             creds.key()?,
@@ -330,14 +330,16 @@ impl crate::polling::PollingVenue for CoinbaseBalances {
                 }
             }
         }
-        Ok(crate::polling::RestRequest::get(ACCOUNTS_PATH, query)
-            .header("Authorization", format!("Bearer {jwt}"))
-            .weight(1))
+        Ok(
+            crate::transport::rest::RestRequest::get(ACCOUNTS_PATH, query)
+                .header("Authorization", format!("Bearer {jwt}"))
+                .weight(1),
+        )
     }
     fn parse_balances(
         &self,
         body: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_accounts(body, emit)
     }

@@ -70,7 +70,7 @@ pub fn parse(frame: &str, emit: &mut dyn FnMut(ParsedQuote<'_>)) -> Result<Frame
 /// page's cursor when `has_next`. Every account of the page is checked before any is emitted.
 pub fn parse_accounts(
     body: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<Option<String>, ParseError> {
     let r: super::wire::Accounts<'_> =
         serde_json::from_str(body).map_err(|e| ParseError::malformed(KIND, e, body))?;
@@ -101,7 +101,7 @@ pub fn parse_accounts(
                 ParseError::malformed(KIND, format!("bad updated_at {t:?}"), body)
             })?),
         };
-        out.push(crate::polling::ParsedBalance {
+        out.push(crate::transport::rest::ParsedBalance {
             venue_asset: a.currency,
             total: avail + hold,
             available: Some(avail),

@@ -279,7 +279,7 @@ pub fn authorization(
     format!("{AUTH_SCHEME} id={client_id},ts={ts_ms},sig={sig},nonce={nonce}")
 }
 
-impl crate::polling::PollingVenue for DeribitBalances {
+impl crate::transport::rest::PollingVenue for DeribitBalances {
     fn kind(&self) -> &'static str {
         KIND
     }
@@ -290,23 +290,23 @@ impl crate::polling::PollingVenue for DeribitBalances {
         "https://www.deribit.com"
     }
     /// The credit pool: 50,000 credits, refilled in 5 s at 10,000/s; each request weighs 500.
-    fn rate_limit(&self) -> crate::polling::RateLimit {
-        crate::polling::RateLimit {
+    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
+        crate::transport::rest::RateLimit {
             capacity: CREDIT_POOL,
             per: Duration::from_millis(1000 * u64::from(CREDIT_POOL / CREDIT_REFILL_PER_S)),
         }
     }
     /// Credits are counted per sub-account, which an API key belongs to.
-    fn budget_scope(&self) -> crate::polling::BudgetScope {
-        crate::polling::BudgetScope::Key
+    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
+        crate::transport::rest::BudgetScope::Key
     }
     fn request(
         &self,
         creds: &crate::auth::Credentials,
         now: schemas::Ts,
         _cursor: Option<&str>,
-    ) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
-        let req = crate::polling::RestRequest::get(
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
+        let req = crate::transport::rest::RestRequest::get(
             ACCOUNT_SUMMARIES_PATH,
             ACCOUNT_SUMMARIES_QUERY.to_owned(),
         );
@@ -326,7 +326,7 @@ impl crate::polling::PollingVenue for DeribitBalances {
     fn parse_balances(
         &self,
         body: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_account_summaries(body, emit)
     }

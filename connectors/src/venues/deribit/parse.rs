@@ -137,7 +137,7 @@ fn refusal(e: &RpcError<'_>, id: Option<&RawValue>) -> String {
 /// `private/get_account_summaries` -> one balance per currency (mapping in the module doc).
 pub fn parse_account_summaries(
     body: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<Option<String>, ParseError> {
     let r: super::wire::AccountSummariesReply<'_> =
         serde_json::from_str(body).map_err(|e| ParseError::malformed(KIND, e, body))?;
@@ -181,14 +181,14 @@ fn summary_balance<'a>(
     total: rust_decimal::Decimal,
     s: &super::wire::CurrencySummary<'_>,
     as_of: Option<Ts>,
-) -> crate::polling::ParsedBalance<'a> {
+) -> crate::transport::rest::ParsedBalance<'a> {
     // What can leave the account now; without it, the balance less the margin in use.
     let held = match s.available_withdrawal_funds {
         Some(_) => None,
         None => s.initial_margin,
     };
     let (available, locked) = super::super::split_held(total, s.available_withdrawal_funds, held);
-    crate::polling::ParsedBalance {
+    crate::transport::rest::ParsedBalance {
         venue_asset: currency,
         total,
         available,
@@ -207,7 +207,7 @@ fn summary_balance<'a>(
 /// request (`public/auth: code 13009: unauthorized`).
 pub fn parse_portfolio_stream(
     frame: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<FrameKind, ParseError> {
     let f: super::wire::PrivateFrame<'_> =
         serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;

@@ -20,9 +20,9 @@ use super::{
 };
 use crate::auth::{AuthError, Credentials};
 use crate::error::ParseError;
-use crate::polling::ParsedBalance;
 use crate::sim::SimFuture;
 use crate::traits::{FrameKind, PingPolicy};
+use crate::transport::rest::ParsedBalance;
 use schemas::Ts;
 use std::borrow::Cow;
 
@@ -49,7 +49,7 @@ pub fn auth_request(creds: &Credentials, now: Ts, nonce: &str) -> Result<String,
     ))
 }
 
-impl crate::balance_stream::BalanceStream for DeribitPortfolioStream {
+impl crate::transport::private_ws::BalanceStream for DeribitPortfolioStream {
     fn kind(&self) -> &'static str {
         KIND
     }

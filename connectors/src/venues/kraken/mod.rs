@@ -110,7 +110,7 @@ fn next_nonce(now_ms: i64) -> i64 {
 
 pub const BALANCE_EX_PATH: &str = "/0/private/BalanceEx";
 
-impl crate::polling::PollingVenue for KrakenBalances {
+impl crate::transport::rest::PollingVenue for KrakenBalances {
     fn kind(&self) -> &'static str {
         KIND
     }
@@ -121,35 +121,37 @@ impl crate::polling::PollingVenue for KrakenBalances {
         "https://api.kraken.com"
     }
     /// Starter tier: counter max 15, decay 0.33/s per key = 15 calls per 45 s.
-    fn rate_limit(&self) -> crate::polling::RateLimit {
-        crate::polling::RateLimit {
+    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
+        crate::transport::rest::RateLimit {
             capacity: 15,
             per: Duration::from_secs(45),
         }
     }
-    fn budget_scope(&self) -> crate::polling::BudgetScope {
-        crate::polling::BudgetScope::Key
+    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
+        crate::transport::rest::BudgetScope::Key
     }
     fn request(
         &self,
         creds: &crate::auth::Credentials,
         now: schemas::Ts,
         _cursor: Option<&str>,
-    ) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
         let nonce = next_nonce(now.millis()).to_string();
         let body = format!("nonce={nonce}");
         let sign =
             crate::auth::sign::kraken_api_sign(creds.secret()?, BALANCE_EX_PATH, &nonce, &body)?;
-        Ok(crate::polling::RestRequest::post(BALANCE_EX_PATH, body)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .header("API-Key", creds.key()?)
-            .header("API-Sign", sign)
-            .weight(1))
+        Ok(
+            crate::transport::rest::RestRequest::post(BALANCE_EX_PATH, body)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("API-Key", creds.key()?)
+                .header("API-Sign", sign)
+                .weight(1),
+        )
     }
     fn parse_balances(
         &self,
         body: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_balances(body, emit)
     }

@@ -112,7 +112,7 @@ pub fn split_suffix(code: &str) -> (&str, Option<&'static str>) {
 /// A non-empty `error` array is `ParseError::Venue` (Kraken refuses with HTTP 200).
 pub fn parse_balances(
     body: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<Option<String>, ParseError> {
     let r: super::wire::BalanceReply<'_> =
         serde_json::from_str(body).map_err(|e| ParseError::malformed(KIND, e, body))?;
@@ -169,7 +169,7 @@ pub fn parse_balances(
         } else {
             (available, locked)
         };
-        emit(crate::polling::ParsedBalance {
+        emit(crate::transport::rest::ParsedBalance {
             venue_asset: asset,
             total,
             available,
@@ -228,7 +228,7 @@ fn is_spot(kind: Option<&str>, id: Option<&str>) -> bool {
 /// `error` (`ESession:Invalid session`).
 pub fn parse_balances_stream(
     frame: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<FrameKind, ParseError> {
     let m: super::wire::PrivateMessage<'_> =
         serde_json::from_str(frame).map_err(|e| ParseError::malformed(KIND, e, frame))?;
@@ -320,7 +320,7 @@ pub fn parse_balances_stream(
                 (std::borrow::Cow::Owned(a.to_owned()), w)
             }
         };
-        out.push(crate::polling::ParsedBalance {
+        out.push(crate::transport::rest::ParsedBalance {
             venue_asset: asset,
             total,
             wallet: wallet.map(std::borrow::Cow::Borrowed),

@@ -16,9 +16,9 @@
 use super::{parse, sim, KIND};
 use crate::auth::{AuthError, Credentials, Secret};
 use crate::error::ParseError;
-use crate::polling::{ParsedBalance, RestRequest};
 use crate::sim::SimFuture;
 use crate::traits::{FrameKind, PingPolicy};
+use crate::transport::rest::{ParsedBalance, RestRequest};
 use schemas::Ts;
 use std::time::Duration;
 
@@ -38,7 +38,7 @@ pub fn subscribe_with(token: &str) -> String {
     )
 }
 
-impl crate::balance_stream::BalanceStream for KrakenBalanceStream {
+impl crate::transport::private_ws::BalanceStream for KrakenBalanceStream {
     fn kind(&self) -> &'static str {
         KIND
     }

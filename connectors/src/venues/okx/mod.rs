@@ -223,7 +223,7 @@ pub fn okx_sign(
     )
 }
 
-impl crate::polling::PollingVenue for OkxBalances {
+impl crate::transport::rest::PollingVenue for OkxBalances {
     fn kind(&self) -> &'static str {
         KIND
     }
@@ -234,22 +234,23 @@ impl crate::polling::PollingVenue for OkxBalances {
         "https://www.okx.com"
     }
     /// 10 requests per 2 s per user ID.
-    fn rate_limit(&self) -> crate::polling::RateLimit {
-        crate::polling::RateLimit {
+    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
+        crate::transport::rest::RateLimit {
             capacity: 10,
             per: Duration::from_secs(2),
         }
     }
-    fn budget_scope(&self) -> crate::polling::BudgetScope {
-        crate::polling::BudgetScope::Key
+    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
+        crate::transport::rest::BudgetScope::Key
     }
     fn request(
         &self,
         creds: &crate::auth::Credentials,
         now: schemas::Ts,
         _cursor: Option<&str>,
-    ) -> Result<crate::polling::RestRequest, crate::auth::AuthError> {
-        let req = crate::polling::RestRequest::get("/api/v5/account/balance", String::new());
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
+        let req =
+            crate::transport::rest::RestRequest::get("/api/v5/account/balance", String::new());
         let ts = okx_timestamp(now);
         let sign = okx_sign(
             creds.secret()?,
@@ -267,7 +268,7 @@ impl crate::polling::PollingVenue for OkxBalances {
     fn parse_balances(
         &self,
         body: &str,
-        emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+        emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_balance(body, emit)
     }

@@ -184,7 +184,7 @@ fn millis(ms: &str) -> Option<Ts> {
 /// `GET /api/v5/account/balance` -> balances (see [`super::OkxBalances`] for the mapping).
 pub fn parse_balance(
     body: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<Option<String>, ParseError> {
     let r: super::wire::BalanceResponse<'_> =
         serde_json::from_str(body).map_err(|e| ParseError::malformed(KIND, e, body))?;
@@ -207,7 +207,7 @@ pub fn parse_balance(
 fn account_balances<'a>(
     accounts: Vec<super::wire::AccountBalance<'a>>,
     frame: &str,
-) -> Result<Vec<crate::polling::ParsedBalance<'a>>, ParseError> {
+) -> Result<Vec<crate::transport::rest::ParsedBalance<'a>>, ParseError> {
     let millis = |t: &Option<std::borrow::Cow<'_, str>>| -> Result<Option<Ts>, ParseError> {
         match t.as_deref() {
             None | Some("") => Ok(None),
@@ -236,7 +236,7 @@ fn account_balances<'a>(
                 d.frozen_bal
             };
             let (available, locked) = super::super::split_held(total, d.avail_bal, held);
-            out.push(crate::polling::ParsedBalance {
+            out.push(crate::transport::rest::ParsedBalance {
                 venue_asset: d.ccy,
                 total,
                 available,
@@ -257,7 +257,7 @@ fn account_balances<'a>(
 /// failed.`); the upgrade notice `64008` is `Reconnect`.
 pub fn parse_account_stream(
     frame: &str,
-    emit: &mut dyn FnMut(crate::polling::ParsedBalance<'_>),
+    emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
 ) -> Result<FrameKind, ParseError> {
     if frame == "pong" {
         return Ok(FrameKind::Heartbeat);

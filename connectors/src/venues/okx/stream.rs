@@ -23,9 +23,9 @@
 
 use crate::auth::{AuthError, Credentials};
 use crate::error::ParseError;
-use crate::polling::ParsedBalance;
 use crate::sim::{SimFuture, SimOptions};
 use crate::traits::{FrameKind, PingPolicy};
+use crate::transport::rest::ParsedBalance;
 use schemas::Ts;
 use std::time::Duration;
 
@@ -40,7 +40,7 @@ pub fn okx_login_sign(secret: &str, timestamp_s: &str) -> String {
     super::okx_sign(secret, timestamp_s, "GET", LOGIN_PATH, "")
 }
 
-impl crate::balance_stream::BalanceStream for OkxAccountStream {
+impl crate::transport::private_ws::BalanceStream for OkxAccountStream {
     fn kind(&self) -> &'static str {
         super::KIND
     }

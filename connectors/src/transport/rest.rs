@@ -4,13 +4,14 @@
 
 use crate::auth::{AuthError, Credentials};
 use crate::capture::{CaptureLine, CaptureTx};
-use crate::error::ParseError;
+use crate::error::{ConnectorError, ParseError};
 use crate::outbox::Outbox;
 use crate::sim::SimFuture;
-use crate::transport::Backoff;
+use crate::transport::session::say_stopped;
+use crate::transport::{Backoff, Feed};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rust_decimal::Decimal;
-use schemas::{BalanceObs, FeedState, FeedStatus, FeedStatusSchema, Observation, SourceKind, Ts};
+use schemas::{BalanceObs, FeedState, Observation, SourceKind, Ts};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -18,6 +19,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// The `stream` of this loop's feed-status records (the private stream's is `balances:ws`).
+pub const STREAM: &str = "balances";
 
 /// One HTTP request, built and signed by a venue. Never logged or captured: it may carry
 /// credentials in headers or the query.
@@ -59,6 +63,25 @@ impl RestRequest {
     pub fn weight(mut self, w: u32) -> Self {
         self.weight = w;
         self
+    }
+    /// This request against `base_url` (no trailing `/`), ready to send; the error names an
+    /// unusable method. Never logged: it may carry credentials.
+    pub fn to_reqwest(
+        &self,
+        client: &reqwest::Client,
+        base_url: &str,
+    ) -> Result<reqwest::RequestBuilder, String> {
+        let url = format!("{base_url}{}", self.path_and_query());
+        let method =
+            reqwest::Method::from_bytes(self.method.as_bytes()).map_err(|e| e.to_string())?;
+        let mut rb = client.request(method, &url);
+        for (k, v) in &self.headers {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        if !self.body.is_empty() {
+            rb = rb.body(self.body.clone());
+        }
+        Ok(rb)
     }
     /// Path plus query, as most venues sign it (`/api/v3/account?timestamp=...`).
     pub fn path_and_query(&self) -> String {
@@ -256,17 +279,6 @@ impl PollingConnector {
     }
 }
 
-/// Why one poll failed.
-#[derive(Debug)]
-enum PollFailure {
-    /// Wait at least this long before the next request (429 / 418 `Retry-After`).
-    RateLimited { reason: String, wait: Duration },
-    /// Credentials refused or unusable: retried slowly, reported DOWN.
-    Auth(String),
-    /// Anything else (5xx, timeouts, bad bodies): retried with backoff.
-    Other(String),
-}
-
 /// Runs a polling connector until `cancel`.
 pub async fn run_polling(c: PollingConnector, mut outbox: Outbox, cancel: CancellationToken) {
     let client = match reqwest::Client::builder().timeout(c.timeout).build() {
@@ -282,14 +294,12 @@ pub async fn run_polling(c: PollingConnector, mut outbox: Outbox, cancel: Cancel
         &c.credentials,
         c.venue.rate_limit(),
     );
-    let mut status = BalanceStatus::new(&c);
+    let mut feed = Feed::single(&c.id, c.venue.kind(), STREAM);
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(60));
-    if outbox
-        .push_reliable(Observation::Status(status.set(FeedState::Connecting, None)))
-        .await
-        .is_err()
-    {
-        return;
+    for s in feed.start(Ts::now()) {
+        if outbox.push_reliable(Observation::Status(s)).await.is_err() {
+            return;
+        }
     }
     let mut next = tokio::time::Instant::now();
     loop {
@@ -305,47 +315,40 @@ pub async fn run_polling(c: PollingConnector, mut outbox: Outbox, cancel: Cancel
             Ok(n) => {
                 backoff.reset();
                 tracing::debug!(connector = %c.id, balances = n, "balances polled");
-                if let Some(s) = status.live() {
+                if let Some(s) = feed.on_data(0, Ts::now()) {
                     if outbox.push_reliable(Observation::Status(s)).await.is_err() {
                         return;
                     }
                 }
                 c.interval
             }
-            Err(None) => return, // pipeline closed
-            Err(Some(f)) => {
-                let (state, reason, wait) = match f {
-                    PollFailure::RateLimited { reason, wait } => {
+            Err(e) if !e.is_retryable() => return,
+            Err(e) => {
+                let (state, wait) = match &e {
+                    ConnectorError::RateLimited { wait, .. } => {
                         c.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
-                        (FeedState::Stale, reason, wait.max(backoff.next_delay()))
+                        (FeedState::Stale, (*wait).max(backoff.next_delay()))
                     }
-                    PollFailure::Auth(reason) => (
-                        FeedState::Down,
-                        reason,
-                        c.interval.max(backoff.next_delay()),
-                    ),
-                    PollFailure::Other(reason) => (
+                    ConnectorError::Refused { .. } => {
+                        (FeedState::Down, c.interval.max(backoff.next_delay()))
+                    }
+                    _ => (
                         FeedState::Stale,
-                        reason,
                         backoff.next_delay().max(Duration::from_millis(200)),
                     ),
                 };
-                tracing::warn!(connector = %c.id, reason = %reason, "balance poll failed");
-                let s = status.set(state, Some(reason));
-                if outbox.push_reliable(Observation::Status(s)).await.is_err() {
-                    return;
+                tracing::warn!(connector = %c.id, reason = %e, "balance poll failed");
+                for s in feed.set_all(state, Ts::now(), Some(e.to_string())) {
+                    if outbox.push_reliable(Observation::Status(s)).await.is_err() {
+                        return;
+                    }
                 }
                 wait
             }
         };
         next = tokio::time::Instant::now() + wait;
     }
-    let s = status.set(FeedState::Down, Some("stopped".into()));
-    let _ = tokio::time::timeout(
-        Duration::from_millis(200),
-        outbox.push_reliable(Observation::Status(s)),
-    )
-    .await;
+    say_stopped(&mut feed, &mut outbox).await;
 }
 
 /// Polls every page once; returns the number of balances sent.
@@ -354,7 +357,7 @@ async fn poll_once(
     client: &reqwest::Client,
     limiter: &DefaultDirectRateLimiter,
     outbox: &mut Outbox,
-) -> Result<usize, Option<PollFailure>> {
+) -> Result<usize, ConnectorError> {
     c.stats.polls.fetch_add(1, Ordering::Relaxed);
     let mut cursor: Option<String> = None;
     let mut sent = 0;
@@ -366,22 +369,15 @@ async fn poll_once(
         let req = c
             .venue
             .request(&c.credentials, Ts::now(), cursor.as_deref())
-            .map_err(|e| Some(PollFailure::Auth(e.to_string())))?;
+            .map_err(|e| ConnectorError::refused(e.to_string()))?;
         if let Some(n) = NonZeroU32::new(req.weight) {
             if limiter.until_n_ready(n).await.is_err() {
                 tracing::warn!(connector = %c.id, weight = req.weight, "request weight exceeds the whole quota");
             }
         }
-        let url = format!("{}{}", c.rest_url, req.path_and_query());
-        let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|e| Some(PollFailure::Other(e.to_string())))?;
-        let mut rb = client.request(method, &url);
-        for (k, v) in &req.headers {
-            rb = rb.header(k.as_str(), v.as_str());
-        }
-        if !req.body.is_empty() {
-            rb = rb.body(req.body.clone());
-        }
+        let rb = req
+            .to_reqwest(client, &c.rest_url)
+            .map_err(ConnectorError::unavailable)?;
         let resp = rb.send().await.map_err(|e| {
             c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
             // reqwest's error names the URL, which may carry a signature in the query.
@@ -397,10 +393,7 @@ async fn poll_once(
             while let Some(inner) = cause.source() {
                 cause = inner;
             }
-            Some(PollFailure::Other(format!(
-                "request {} {kind}: {cause}",
-                req.path
-            )))
+            ConnectorError::unavailable(format!("request {} {kind}: {cause}", req.path))
         })?;
         let status = resp.status().as_u16();
         let retry_after = resp
@@ -411,11 +404,7 @@ async fn poll_once(
             .map(Duration::from_secs);
         let body = resp.text().await.map_err(|e| {
             c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
-            Some(PollFailure::Other(format!(
-                "reading {}: {}",
-                req.path,
-                e.without_url()
-            )))
+            ConnectorError::unavailable(format!("reading {}: {}", req.path, e.without_url()))
         })?;
         let received_at = Ts::now();
         let started = *started.get_or_insert(received_at);
@@ -434,8 +423,8 @@ async fn poll_once(
         if status != 200 {
             c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
             let excerpt = crate::error::excerpt(&body);
-            return Err(Some(match status {
-                429 | 418 => PollFailure::RateLimited {
+            return Err(match status {
+                429 | 418 => ConnectorError::RateLimited {
                     reason: format!(
                         "http {status}: {}retry after {} s",
                         if status == 418 { "banned, " } else { "" },
@@ -443,9 +432,9 @@ async fn poll_once(
                     ),
                     wait: retry_after.unwrap_or(Duration::from_secs(1)),
                 },
-                401 | 403 => PollFailure::Auth(format!("http {status}: {excerpt}")),
-                _ => PollFailure::Other(format!("http {status}: {excerpt}")),
-            }));
+                401 | 403 => ConnectorError::refused(format!("http {status}: {excerpt}")),
+                _ => ConnectorError::unavailable(format!("http {status}: {excerpt}")),
+            });
         }
         let mut batch = Vec::new();
         let next = c
@@ -455,12 +444,12 @@ async fn poll_once(
             })
             .map_err(|e| {
                 c.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
-                Some(match e {
+                match e {
                     ParseError::Venue { message, .. } if is_auth_message(&message) => {
-                        PollFailure::Auth(format!("venue refused: {message}"))
+                        ConnectorError::refused(format!("venue refused: {message}"))
                     }
-                    other => PollFailure::Other(other.to_string()),
-                })
+                    other => ConnectorError::unavailable(other.to_string()),
+                }
             })?;
         for b in batch {
             sent += 1;
@@ -469,7 +458,7 @@ async fn poll_once(
             outbox
                 .push_reliable(Observation::Balance(b))
                 .await
-                .map_err(|_| None)?;
+                .map_err(|_| ConnectorError::PipelineClosed)?;
         }
         match next {
             Some(n) => cursor = Some(n),
@@ -483,12 +472,12 @@ async fn poll_once(
                         received_at,
                     )))
                     .await
-                    .map_err(|_| None)?;
+                    .map_err(|_| ConnectorError::PipelineClosed)?;
                 return Ok(sent);
             }
         }
     }
-    Err(Some(PollFailure::Other("more than 1000 pages".into())))
+    Err(ConnectorError::unavailable("more than 1000 pages"))
 }
 
 fn is_auth_message(m: &str) -> bool {
@@ -504,56 +493,4 @@ fn is_auth_message(m: &str) -> bool {
     ]
     .iter()
     .any(|w| m.contains(w))
-}
-
-/// The `balances` stream of a polling connector.
-struct BalanceStatus {
-    connector: String,
-    venue: String,
-    state: FeedState,
-    since: Ts,
-    last_data_at: Option<Ts>,
-}
-
-impl BalanceStatus {
-    fn new(c: &PollingConnector) -> Self {
-        BalanceStatus {
-            connector: c.id.clone(),
-            venue: c.venue.kind().to_owned(),
-            state: FeedState::Connecting,
-            since: Ts::now(),
-            last_data_at: None,
-        }
-    }
-    fn record(&self, reason: Option<String>) -> FeedStatus {
-        FeedStatus {
-            schema: FeedStatusSchema,
-            connector: self.connector.clone(),
-            venue: self.venue.clone(),
-            stream: "balances".into(),
-            state: self.state,
-            epoch: 0,
-            since: self.since,
-            last_data_at: self.last_data_at,
-            reason,
-        }
-    }
-    fn set(&mut self, state: FeedState, reason: Option<String>) -> FeedStatus {
-        if state != self.state {
-            self.state = state;
-            self.since = Ts::now();
-        }
-        self.record(reason)
-    }
-    /// A successful poll: LIVE (emitted only on a change).
-    fn live(&mut self) -> Option<FeedStatus> {
-        let now = Ts::now();
-        self.last_data_at = Some(now);
-        if self.state == FeedState::Live {
-            return None;
-        }
-        self.state = FeedState::Live;
-        self.since = now;
-        Some(self.record(None))
-    }
 }

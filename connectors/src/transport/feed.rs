@@ -1,5 +1,7 @@
-//! Data-level state of each stream of a connector (one per instrument): heartbeats keep a socket
-//! alive but never make a stream LIVE; only data does.
+//! The one feed-status state machine of the framework: the data-level state of each stream of a
+//! connector (one per instrument for prices, one `balances` or `balances:ws` stream for the
+//! balance loops) and the `feed_status.v1` records it produces. Heartbeats keep a socket alive
+//! but never make a stream LIVE; only data does.
 
 use schemas::{FeedState, FeedStatus, FeedStatusSchema, Ts};
 use std::time::Duration;
@@ -13,18 +15,31 @@ struct Stream {
     reason: Option<String>,
 }
 
-/// Tracks the streams of one connector and produces `feed_status.v1` records on changes.
+/// When a connection-level move ([`Feed::set_all`]) produces a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// Only for a stream whose state or reason changed: a price connector with many streams
+    /// reconnecting for the same reason says so once, not once per attempt.
+    OnChange,
+    /// Every time, even unchanged: a balance stream says each attempt (with its epoch).
+    Always,
+}
+
+/// Tracks the streams of one connector and produces `feed_status.v1` records.
 #[derive(Clone, Debug)]
-pub struct StreamStates {
+pub struct Feed {
     connector: String,
     venue: &'static str,
     epoch: u64,
     stale_after: Duration,
     expected: Duration,
+    report: Report,
     streams: Vec<Stream>,
 }
 
-impl StreamStates {
+impl Feed {
+    /// The streams of a price connector (records on change), STALE after `stale_after`
+    /// without data, `expected` being the venue's cadence (for the reason).
     pub fn new(
         connector: &str,
         venue: &'static str,
@@ -32,12 +47,13 @@ impl StreamStates {
         expected: Duration,
         stale_after: Duration,
     ) -> Self {
-        StreamStates {
+        Feed {
             connector: connector.to_owned(),
             venue,
             epoch: 0,
             stale_after,
             expected,
+            report: Report::OnChange,
             streams: names
                 .into_iter()
                 .map(|name| Stream {
@@ -51,8 +67,34 @@ impl StreamStates {
         }
     }
 
+    /// The one stream of a balance loop, which reports every move ([`Report::Always`]); it
+    /// has no staleness of its own (a missed poll or push is reported by its loop).
+    pub fn single(connector: &str, venue: &'static str, name: &str) -> Self {
+        Feed {
+            report: Report::Always,
+            ..Feed::new(
+                connector,
+                venue,
+                [name.to_owned()],
+                Duration::ZERO,
+                Duration::MAX,
+            )
+        }
+    }
+
     pub fn set_epoch(&mut self, epoch: u64) {
         self.epoch = epoch;
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// The state of the first stream (a balance loop's only one).
+    pub fn state(&self) -> FeedState {
+        self.streams
+            .first()
+            .map_or(FeedState::Connecting, |s| s.state)
     }
 
     fn record(&self, s: &Stream) -> FeedStatus {
@@ -70,7 +112,7 @@ impl StreamStates {
     }
 
     /// Announces every stream's initial CONNECTING state. Streams start in that state, so
-    /// [`StreamStates::set_all`] sees no change and would emit nothing: a consumer would learn
+    /// [`Feed::set_all`] sees no change and would emit nothing: a consumer would learn
     /// of a stream only once it had data (or never, while the first connect hangs).
     pub fn start(&mut self, now: Ts) -> Vec<FeedStatus> {
         for s in &mut self.streams {
@@ -81,7 +123,8 @@ impl StreamStates {
         self.snapshot()
     }
 
-    /// Moves every stream to `state` (connection-level events), returning the changes.
+    /// Moves every stream to `state` (connection-level events), returning the records the
+    /// [`Report`] policy asks for. `since` moves only when the state changes.
     pub fn set_all(
         &mut self,
         state: FeedState,
@@ -91,10 +134,13 @@ impl StreamStates {
         let mut out = Vec::new();
         for i in 0..self.streams.len() {
             let s = &mut self.streams[i];
-            if s.state != state || s.reason != reason {
+            let changed = s.state != state || s.reason != reason;
+            if s.state != state {
                 s.state = state;
                 s.since = now;
-                s.reason = reason.clone();
+            }
+            s.reason = reason.clone();
+            if changed || self.report == Report::Always {
                 out.push(i);
             }
         }
@@ -115,6 +161,14 @@ impl StreamStates {
         s.since = now;
         s.reason = None;
         Some(self.record(&self.streams[i]))
+    }
+
+    /// Data arrived for stream `i` without changing its state (balances pushed while a private
+    /// stream is still authenticating).
+    pub fn saw_data(&mut self, i: usize, now: Ts) {
+        if let Some(s) = self.streams.get_mut(i) {
+            s.last_data_at = Some(now);
+        }
     }
 
     /// Marks LIVE (or never-live CONNECTING) streams STALE when they have had no data for
@@ -179,7 +233,7 @@ mod tests {
 
     #[test]
     fn data_makes_live_silence_makes_stale() {
-        let mut s = StreamStates::new(
+        let mut s = Feed::new(
             "k",
             "kraken",
             ["ticker:BTC-USD".to_owned()],
@@ -200,5 +254,24 @@ mod tests {
         );
         assert_eq!(stale[0].last_data_at, Some(t0.plus_millis(200)));
         assert!(s.all_quiet_for(t0.plus_millis(5000), t0, Duration::from_secs(4)));
+    }
+
+    #[test]
+    fn a_balance_stream_reports_every_attempt_and_keeps_since_while_unchanged() {
+        let mut s = Feed::single("k", "bybit", "balances:ws");
+        let t0 = Ts::from_millis(1_000_000);
+        let start = s.start(t0);
+        assert_eq!((start.len(), start[0].state), (1, FeedState::Connecting));
+        s.set_epoch(2);
+        let why = Some("connect failed".to_owned());
+        let a = s.set_all(FeedState::Reconnecting, t0.plus_millis(10), why.clone());
+        s.set_epoch(3);
+        let b = s.set_all(FeedState::Reconnecting, t0.plus_millis(20), why);
+        assert_eq!((a.len(), b.len()), (1, 1), "unchanged, still reported");
+        assert_eq!((b[0].epoch, b[0].since), (3, t0.plus_millis(10)));
+        let live = s.on_data(0, t0.plus_millis(30)).unwrap();
+        assert_eq!((live.state, live.reason), (FeedState::Live, None));
+        assert!(s.on_data(0, t0.plus_millis(40)).is_none());
+        assert_eq!(s.snapshot()[0].last_data_at, Some(t0.plus_millis(40)));
     }
 }
