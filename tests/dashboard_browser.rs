@@ -79,7 +79,12 @@ fn price_cell(dom: &str, pair: &str) -> Option<String> {
 #[test]
 fn the_dashboard_shows_live_prices_and_the_margin_call_in_a_browser() {
     let Some(chromium) = chromium() else {
-        // .ci/run installs chromium; a developer machine without it says so loudly.
+        // In CI a green test must have tested something: no browser is a failure there
+        // (.ci/run installs chromium). A developer machine without it says so loudly.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: chromium is not installed (.ci/run installs it: apt-get install chromium)"
+        );
         eprintln!("SKIPPED: chromium is not installed (apt-get install chromium)");
         return;
     };
