@@ -298,6 +298,17 @@ fn testnet_coins_are_listed_never_valued() {
 
 // ------------------------------------------------------------- through the normalizer
 
+/// The last `collateral_report.v1` among `out`.
+fn last_report(out: &[Record]) -> &CollateralReport {
+    out.iter()
+        .rev()
+        .find_map(|r| match r {
+            Record::CollateralReport(c) => Some(c),
+            _ => None,
+        })
+        .expect("a collateral report")
+}
+
 fn connector(id: &str, kind: SourceKind) -> ConnectorInfo {
     ConnectorInfo {
         id: id.into(),
@@ -403,14 +414,7 @@ fn the_normalizer_awaits_sources_and_shows_what_it_cannot_map() {
         other => panic!("{other:?}"),
     }
 
-    let report = out
-        .iter()
-        .rev()
-        .find_map(|r| match r {
-            Record::CollateralReport(c) => Some(c),
-            _ => None,
-        })
-        .unwrap();
+    let report = last_report(&out);
     // 5 USDC at no price (no USDC-USD yet) and okx still awaited: DEGRADED, not a call.
     assert_eq!(report.status, CollateralStatus::Degraded);
     assert!(report.flags.contains(&flags::AWAITING_BALANCES.to_owned()));
@@ -433,14 +437,7 @@ fn the_normalizer_awaits_sources_and_shows_what_it_cannot_map() {
     out.clear();
     n.apply(Observation::Status(live), &mut out);
     n.run_ticks_until(t0().plus_millis(2000), &mut out);
-    let report = out
-        .iter()
-        .rev()
-        .find_map(|r| match r {
-            Record::CollateralReport(c) => Some(c),
-            _ => None,
-        })
-        .unwrap();
+    let report = last_report(&out);
     assert!(report.missing_sources.is_empty());
     // USDC's first price has not come (no USDC-USD pair here): still the start-up grace.
     assert_eq!(
@@ -455,14 +452,7 @@ fn the_normalizer_awaits_sources_and_shows_what_it_cannot_map() {
     // Past the grace (5 min, as long as an exchange balance may take) the call is real.
     out.clear();
     n.run_ticks_until(t0().plus_millis(5 * MIN + 2000), &mut out);
-    let report = out
-        .iter()
-        .rev()
-        .find_map(|r| match r {
-            Record::CollateralReport(c) => Some(c),
-            _ => None,
-        })
-        .unwrap();
+    let report = last_report(&out);
     assert_eq!(report.flags, vec![flags::NO_PRICE, flags::UNMAPPED_ASSET]);
     assert_eq!(report.status, CollateralStatus::MarginCall);
 }
@@ -535,14 +525,7 @@ fn a_holding_the_next_full_poll_no_longer_lists_is_gone_and_published_as_zero() 
     );
     out.clear();
     n.run_ticks_until(t0().plus_millis(6000), &mut out);
-    let report = out
-        .iter()
-        .rev()
-        .find_map(|r| match r {
-            Record::CollateralReport(c) => Some(c),
-            _ => None,
-        })
-        .unwrap();
+    let report = last_report(&out);
     let held: Vec<&str> = report.assets.iter().map(|a| a.asset.as_str()).collect();
     assert_eq!(held, vec!["BTC", "ETH"]);
 }
@@ -565,14 +548,7 @@ fn an_empty_accounts_poll_close_confirms_its_source() {
         &mut out,
     );
     n.run_ticks_until(t0().plus_millis(1000), &mut out);
-    let report = out
-        .iter()
-        .rev()
-        .find_map(|r| match r {
-            Record::CollateralReport(c) => Some(c),
-            _ => None,
-        })
-        .unwrap();
+    let report = last_report(&out);
     assert!(report.missing_sources.is_empty(), "{report:?}");
     assert_eq!(report.status, CollateralStatus::MarginCall);
 }
