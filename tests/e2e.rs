@@ -1351,3 +1351,26 @@ network = "ETHEREUM"
         stderr(&o)
     );
 }
+
+#[test]
+fn replay_of_a_capture_of_every_venue_kind_exits_0_without_a_config() {
+    // The demo's capture (every venue kind, a config-described custodian among them).
+    let capture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/capture/demo-every-venue.jsonl");
+    let o = bin().arg("replay").arg(&capture).output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("replay: connector house-custody (generic_rest) skipped"),
+        "{err}"
+    );
+    let out = String::from_utf8(o.stdout).unwrap();
+    let venues: std::collections::BTreeSet<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["schema"] == "price_tick.v1")
+        .map(|r| r["venue"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(venues.len() >= 7, "{venues:?}");
+    assert!(out.contains("\"schema\":\"balance.v1\""));
+}
