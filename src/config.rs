@@ -22,7 +22,7 @@ pub struct Config {
     pub reference: ReferenceConfig,
     /// Kafka sink; absent = no Kafka unless `--kafka` is given.
     #[serde(default)]
-    pub kafka: Option<KafkaConfig>,
+    pub kafka: Option<normalizer::publish::KafkaSettings>,
     /// Accounts by id.
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountConfig>,
@@ -152,94 +152,6 @@ pub struct PairOverride {
     pub static_weights: BTreeMap<String, Decimal>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KafkaConfig {
-    /// Bootstrap servers, `host:port[,host:port]`.
-    pub brokers: String,
-    /// Topic prefix: topics are `<prefix>.<name>.v1`.
-    #[serde(default = "default_topic_prefix")]
-    pub topic_prefix: String,
-    /// Partitions of topics created at start-up.
-    #[serde(default = "default_partitions")]
-    pub partitions: i32,
-    /// Replication factor of topics created at start-up.
-    #[serde(default = "default_replication")]
-    pub replication_factor: i32,
-    /// Create missing topics at start-up.
-    #[serde(default = "default_true")]
-    pub create_topics: bool,
-    /// Extra librdkafka properties (`security.protocol`, `sasl.mechanism`, ...). Secrets do not
-    /// belong here: use `sasl_password_env`.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
-    /// Name of the env var holding `sasl.password`, if any.
-    #[serde(default)]
-    pub sasl_password_env: Option<String>,
-    /// Spool loss-free records (balances, reference prices, reports, feed statuses) to disk
-    /// while Kafka does not take them; `false` = a full producer queue blocks the pipeline.
-    #[serde(default = "default_true")]
-    pub spool: bool,
-    /// The spool directory, one per tracker process; relative paths are from the working
-    /// directory. Created when first needed.
-    #[serde(default = "default_spool_dir")]
-    pub spool_dir: String,
-    /// Records the Kafka client may hold in memory before loss-free records go to the spool
-    /// (records in memory do not survive a crash of the process; spooled ones do).
-    #[serde(default = "default_spool_after_in_flight")]
-    pub spool_after_in_flight: usize,
-    /// Longest time a spooled record waits for fsync, in milliseconds (0 = every record).
-    #[serde(default = "default_spool_fsync_ms")]
-    pub spool_fsync_ms: u64,
-}
-
-fn default_spool_dir() -> String {
-    "spool".to_owned()
-}
-fn default_spool_after_in_flight() -> usize {
-    1000
-}
-fn default_spool_fsync_ms() -> u64 {
-    1000
-}
-
-impl KafkaConfig {
-    /// The sink's spool settings; `None` when spooling is off.
-    pub fn spool_settings(&self) -> Option<normalizer::publish::SpoolSettings> {
-        self.spool.then(|| normalizer::publish::SpoolSettings {
-            dir: self.spool_dir.clone().into(),
-            max_in_flight: self.spool_after_in_flight,
-            fsync: std::time::Duration::from_millis(self.spool_fsync_ms),
-        })
-    }
-
-    /// The defaults of every optional field, for `--kafka` without a `[kafka]` section.
-    pub fn with_brokers(brokers: &str) -> Self {
-        KafkaConfig {
-            brokers: brokers.to_owned(),
-            topic_prefix: default_topic_prefix(),
-            partitions: default_partitions(),
-            replication_factor: default_replication(),
-            create_topics: true,
-            properties: BTreeMap::new(),
-            sasl_password_env: None,
-            spool: true,
-            spool_dir: default_spool_dir(),
-            spool_after_in_flight: default_spool_after_in_flight(),
-            spool_fsync_ms: default_spool_fsync_ms(),
-        }
-    }
-}
-
-fn default_topic_prefix() -> String {
-    schemas::TopicNames::DEFAULT_PREFIX.to_owned()
-}
-fn default_partitions() -> i32 {
-    3
-}
-fn default_replication() -> i32 {
-    1
-}
 fn default_true() -> bool {
     true
 }

@@ -356,46 +356,8 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
         }
     }
     if let Some(k) = &cfg.kafka {
-        if k.brokers.trim().is_empty() {
-            errors.push(ConfigError::new(
-                "kafka.brokers",
-                "expected host:port[,host:port]",
-            ));
-        }
-        if !k
-            .topic_prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            || k.topic_prefix.is_empty()
-        {
-            errors.push(ConfigError::new(
-                "kafka.topic_prefix",
-                "expected letters, digits, '.', '_' or '-'",
-            ));
-        }
-        if k.partitions < 1 {
-            errors.push(ConfigError::new("kafka.partitions", "must be >= 1"));
-        }
-        if k.replication_factor < 1 {
-            errors.push(ConfigError::new("kafka.replication_factor", "must be >= 1"));
-        }
-        if k.spool && k.spool_dir.trim().is_empty() {
-            errors.push(ConfigError::new(
-                "kafka.spool_dir",
-                "expected a directory path (or spool = false)",
-            ));
-        }
-        if k.spool_after_in_flight == 0 {
-            errors.push(ConfigError::new(
-                "kafka.spool_after_in_flight",
-                "must be >= 1",
-            ));
-        }
-        if k.spool_fsync_ms > 60_000 {
-            errors.push(ConfigError::new(
-                "kafka.spool_fsync_ms",
-                "must be <= 60000 (a power failure loses at most this much of the spool)",
-            ));
+        for (field, problem) in k.validate() {
+            errors.push(ConfigError::new(format!("kafka.{field}"), problem));
         }
     }
     if cfg.runtime.shutdown_grace_ms == 0 {

@@ -21,8 +21,8 @@
 //!   (the broker says the record itself is invalid or too large, or the producer hit a fatal
 //!   error) are kept aside and surface as a terminal [`PublishError`]; [`KafkaSink::take_failed`]
 //!   hands them over for spooling.
-//! - With a spool configured ([`SpoolSettings`]), an outage never blocks the caller. Once
-//!   librdkafka holds `max_in_flight` records (or says `QueueFull`), loss-free records (every
+//! - With a spool configured ([`KafkaSettings::spool`]), an outage never blocks the caller. Once
+//!   librdkafka holds `spool_after_in_flight` records (or says `QueueFull`), loss-free records (every
 //!   kind but price ticks) are appended to the disk spool ([`super::spool`]) instead, and while
 //!   the spool holds unsent records every later loss-free record goes behind them, so none
 //!   overtakes another. A drainer task hands spooled records back to librdkafka, in order, as
@@ -54,6 +54,7 @@ use rdkafka::producer::{
 };
 use rdkafka::{ClientContext, Statistics};
 use schemas::topics::{Record, TopicNames};
+use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -90,71 +91,163 @@ const DRAIN_INTERVAL: Duration = Duration::from_millis(100);
 /// How long `close` waits for the delivery reports of purged records.
 const PURGE_WAIT: Duration = Duration::from_secs(5);
 
-/// Connection and topic settings of the Kafka sink.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The `[kafka]` section of the config, and the Kafka sink's settings: one struct, so a field's
+/// name, doc and default are defined here only. Unknown fields are refused;
+/// [`KafkaSettings::validate`] checks the values.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KafkaSettings {
-    /// `bootstrap.servers`, e.g. `127.0.0.1:9092`.
+    /// Bootstrap servers, `host:port[,host:port]` (librdkafka's `bootstrap.servers`).
     pub brokers: String,
-    /// Topic names are `<prefix>.<name>.v1`.
+    /// Topic prefix: topics are `<prefix>.<name>.v1`.
+    #[serde(default = "default_topic_prefix")]
     pub topic_prefix: String,
-    /// Partitions of topics this sink creates (existing topics keep theirs).
+    /// Partitions of topics this sink creates at start-up (existing topics keep theirs).
+    #[serde(default = "default_partitions")]
     pub partitions: i32,
-    /// Replication factor of topics this sink creates.
+    /// Replication factor of topics this sink creates at start-up.
+    #[serde(default = "default_replication_factor")]
     pub replication_factor: i32,
-    /// Create the produced topics at connect when they are missing.
+    /// Create the produced topics at start-up when they are missing.
+    #[serde(default = "default_true")]
     pub create_topics: bool,
-    /// `client.id`, visible in broker logs and quotas.
+    /// `client.id`, visible in broker logs and quotas. Not a config field: every tracker
+    /// process uses the default.
+    #[serde(skip, default = "default_client_id")]
     pub client_id: String,
-    /// Extra librdkafka properties (TLS, SASL, `linger.ms`, `statistics.interval.ms`, ...).
-    /// Properties that carry the delivery guarantees cannot be overridden.
-    pub overrides: BTreeMap<String, String>,
-    /// The disk spool; `None` = no spool: a full queue blocks the sender (backpressure).
-    pub spool: Option<SpoolSettings>,
+    /// Extra librdkafka properties (`security.protocol`, `sasl.mechanism`, `linger.ms`,
+    /// `statistics.interval.ms`, ...). Properties that carry the delivery guarantees cannot be
+    /// overridden. Secrets do not belong here: use `sasl_password_env`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+    /// Name of the env var holding `sasl.password`, if any; read when a client is created.
+    #[serde(default)]
+    pub sasl_password_env: Option<String>,
+    /// Spool loss-free records (balances, reference prices, reports, feed statuses) to disk
+    /// while Kafka does not take them; `false` = a full producer queue blocks the pipeline
+    /// (backpressure).
+    #[serde(default = "default_true")]
+    pub spool: bool,
+    /// The spool directory, one per tracker process; relative paths are from the working
+    /// directory. Created when first needed.
+    #[serde(default = "default_spool_dir")]
+    pub spool_dir: PathBuf,
+    /// Records the Kafka client may hold in memory before loss-free records go to the spool
+    /// (records in memory do not survive a crash of the process; spooled ones do).
+    #[serde(default = "default_spool_after_in_flight")]
+    pub spool_after_in_flight: usize,
+    /// Longest time a spooled record waits for fsync, in milliseconds (0 = every record).
+    #[serde(default = "default_spool_fsync_ms")]
+    pub spool_fsync_ms: u64,
 }
 
-/// Where and when the Kafka sink spools (see the module doc).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpoolSettings {
-    /// The spool directory (created if missing); one per tracker process.
-    pub dir: PathBuf,
-    /// Records librdkafka may hold before loss-free records go to disk instead. Records held
-    /// by librdkafka are in memory only: a crash of the process loses them, spooled ones not.
-    pub max_in_flight: usize,
-    /// Longest time a spooled record waits for `fsync` (0 = every append).
-    pub fsync: Duration,
+fn default_topic_prefix() -> String {
+    TopicNames::DEFAULT_PREFIX.to_owned()
+}
+fn default_partitions() -> i32 {
+    3
+}
+fn default_replication_factor() -> i32 {
+    1
+}
+fn default_true() -> bool {
+    true
+}
+fn default_client_id() -> String {
+    "collateral-tracker".to_owned()
+}
+fn default_spool_dir() -> PathBuf {
+    PathBuf::from("spool")
+}
+fn default_spool_after_in_flight() -> usize {
+    1000
+}
+fn default_spool_fsync_ms() -> u64 {
+    1000
 }
 
-impl SpoolSettings {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        SpoolSettings {
-            dir: dir.into(),
-            max_in_flight: 1000,
-            fsync: Duration::from_secs(1),
-        }
-    }
-}
+/// The longest `spool_fsync_ms` accepted: a power failure loses at most this much of the spool.
+const SPOOL_FSYNC_MAX_MS: u64 = 60_000;
 
 impl KafkaSettings {
+    /// The defaults of every other field (a spool in `./spool` included).
     pub fn new(brokers: impl Into<String>) -> Self {
         KafkaSettings {
             brokers: brokers.into(),
-            ..KafkaSettings::default()
+            topic_prefix: default_topic_prefix(),
+            partitions: default_partitions(),
+            replication_factor: default_replication_factor(),
+            create_topics: true,
+            client_id: default_client_id(),
+            properties: BTreeMap::new(),
+            sasl_password_env: None,
+            spool: true,
+            spool_dir: default_spool_dir(),
+            spool_after_in_flight: default_spool_after_in_flight(),
+            spool_fsync_ms: default_spool_fsync_ms(),
         }
+    }
+
+    /// Every problem with the values, as (field, message); empty when the settings are usable.
+    pub fn validate(&self) -> Vec<(&'static str, String)> {
+        let mut errors = Vec::new();
+        if self.brokers.trim().is_empty() {
+            errors.push(("brokers", "expected host:port[,host:port]".to_owned()));
+        }
+        if self.topic_prefix.is_empty()
+            || !self
+                .topic_prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
+            errors.push((
+                "topic_prefix",
+                "expected letters, digits, '.', '_' or '-'".to_owned(),
+            ));
+        }
+        if self.partitions < 1 {
+            errors.push(("partitions", "must be >= 1".to_owned()));
+        }
+        if self.replication_factor < 1 {
+            errors.push(("replication_factor", "must be >= 1".to_owned()));
+        }
+        if self.spool && self.spool_dir.to_string_lossy().trim().is_empty() {
+            errors.push((
+                "spool_dir",
+                "expected a directory path (or spool = false)".to_owned(),
+            ));
+        }
+        if self.spool_after_in_flight == 0 {
+            errors.push(("spool_after_in_flight", "must be >= 1".to_owned()));
+        }
+        if self.spool_fsync_ms > SPOOL_FSYNC_MAX_MS {
+            errors.push((
+                "spool_fsync_ms",
+                format!(
+                    "must be <= {SPOOL_FSYNC_MAX_MS} (a power failure loses at most this much of the spool)"
+                ),
+            ));
+        }
+        errors
+    }
+
+    /// `properties` plus `sasl.password` read from `sasl_password_env`: what every client of
+    /// these settings (the producer, the requirements consumer) is configured with.
+    pub fn client_properties(&self) -> Result<BTreeMap<String, String>, PublishError> {
+        let mut props = self.properties.clone();
+        if let Some(var) = &self.sasl_password_env {
+            let password = std::env::var(var).map_err(|_| PublishError::Config {
+                reason: format!("kafka.sasl_password_env: env var {var} is not set"),
+            })?;
+            props.insert("sasl.password".to_owned(), password);
+        }
+        Ok(props)
     }
 }
 
 impl Default for KafkaSettings {
     fn default() -> Self {
-        KafkaSettings {
-            brokers: "127.0.0.1:9092".to_owned(),
-            topic_prefix: TopicNames::DEFAULT_PREFIX.to_owned(),
-            partitions: 3,
-            replication_factor: 1,
-            create_topics: true,
-            client_id: "collateral-tracker".to_owned(),
-            overrides: BTreeMap::new(),
-            spool: None,
-        }
+        KafkaSettings::new("127.0.0.1:9092")
     }
 }
 
@@ -651,7 +744,7 @@ impl KafkaSink {
     /// earlier run left there are sent before any new one).
     pub async fn connect(settings: &KafkaSettings) -> Result<Self, PublishError> {
         if let Some(key) = settings
-            .overrides
+            .properties
             .keys()
             .find(|k| GUARANTEED.contains(&k.as_str()))
         {
@@ -659,21 +752,20 @@ impl KafkaSink {
                 reason: format!("kafka override `{key}` would weaken the delivery guarantees"),
             });
         }
-        if settings.partitions < 1 || settings.replication_factor < 1 {
-            return Err(PublishError::Config {
-                reason: "kafka partitions and replication_factor must be at least 1".to_owned(),
-            });
-        }
-        if settings.spool.as_ref().is_some_and(|s| s.max_in_flight < 1) {
-            return Err(PublishError::Config {
-                reason: "kafka spool max_in_flight must be at least 1".to_owned(),
-            });
+        let problems = settings.validate();
+        if !problems.is_empty() {
+            let reason = problems
+                .iter()
+                .map(|(field, message)| format!("kafka.{field}: {message}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Err(PublishError::Config { reason });
         }
 
         let mut base = ClientConfig::new();
         base.set("bootstrap.servers", &settings.brokers)
             .set("client.id", &settings.client_id);
-        for (k, v) in &settings.overrides {
+        for (k, v) in &settings.client_properties()? {
             base.set(k, v);
         }
         let mut config = base.clone();
@@ -708,35 +800,36 @@ impl KafkaSink {
             partitions.insert(topic.to_owned(), count);
         }
 
-        let spool = match &settings.spool {
-            None => None,
-            Some(s) => {
-                let disk = Spool::open(&s.dir, s.fsync).map_err(|e| spool_error(&s.dir, e))?;
-                let waiting = disk.unread();
-                if waiting > 0 {
-                    tracing::warn!(
-                        records = waiting,
-                        dir = %s.dir.display(),
-                        "kafka spool holds records from an earlier run; sending them first"
-                    );
-                }
-                let counters = &producer.context().counters;
-                counters.spool_depth.store(disk.depth(), Ordering::Relaxed);
-                counters
-                    .spool_max_depth
-                    .store(disk.depth(), Ordering::Relaxed);
-                counters.spool_bytes.store(disk.bytes(), Ordering::Relaxed);
-                Some(Arc::new(Mutex::new(SpoolState {
-                    next_id: disk.last_id() + 1,
-                    spooling: disk.depth() > 0,
-                    disk,
-                    max_in_flight: s.max_in_flight,
-                    held: None,
-                    ticks: HashMap::new(),
-                    error: None,
-                    closing: false,
-                })))
+        let spool = if settings.spool {
+            let dir = &settings.spool_dir;
+            let fsync = Duration::from_millis(settings.spool_fsync_ms);
+            let disk = Spool::open(dir, fsync).map_err(|e| spool_error(dir, e))?;
+            let waiting = disk.unread();
+            if waiting > 0 {
+                tracing::warn!(
+                    records = waiting,
+                    dir = %dir.display(),
+                    "kafka spool holds records from an earlier run; sending them first"
+                );
             }
+            let counters = &producer.context().counters;
+            counters.spool_depth.store(disk.depth(), Ordering::Relaxed);
+            counters
+                .spool_max_depth
+                .store(disk.depth(), Ordering::Relaxed);
+            counters.spool_bytes.store(disk.bytes(), Ordering::Relaxed);
+            Some(Arc::new(Mutex::new(SpoolState {
+                next_id: disk.last_id() + 1,
+                spooling: disk.depth() > 0,
+                disk,
+                max_in_flight: settings.spool_after_in_flight,
+                held: None,
+                ticks: HashMap::new(),
+                error: None,
+                closing: false,
+            })))
+        } else {
+            None
         };
         let drainer = spool.as_ref().map(|st| spawn_drainer(&producer, st));
 
@@ -744,7 +837,7 @@ impl KafkaSink {
             brokers = %settings.brokers,
             prefix = %settings.topic_prefix,
             partitions = ?partitions,
-            spool = ?settings.spool.as_ref().map(|s| s.dir.display().to_string()),
+            spool = ?settings.spool.then(|| settings.spool_dir.display().to_string()),
             "kafka sink connected"
         );
         Ok(KafkaSink {
