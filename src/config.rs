@@ -1,10 +1,12 @@
 //! The TOML config of interface.md: strict (unknown fields refused), every field documented,
 //! defaults defined once, and one validation pass that reports every error with its path.
 
+use connectors::custodians::generic_rest;
+use connectors::registry;
 use connectors::sim::SimFaults;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 
 /// The demo config, compiled in so `cargo run` works from any directory.
@@ -22,7 +24,7 @@ pub struct Config {
     pub reference: ReferenceConfig,
     /// Kafka sink; absent = no Kafka unless `--kafka` is given.
     #[serde(default)]
-    pub kafka: Option<KafkaConfig>,
+    pub kafka: Option<normalizer::publish::KafkaSettings>,
     /// Accounts by id.
     #[serde(default)]
     pub accounts: BTreeMap<String, AccountConfig>,
@@ -100,6 +102,202 @@ pub struct ConnectorConfig {
     pub generic: Option<connectors::custodians::generic_rest::GenericSpec>,
 }
 
+impl Config {
+    /// Every field check of every section, each error with its path, all at once. What can only
+    /// be judged against the asset master (symbols, the assets of pairs, the sources of pairs)
+    /// is checked by `plan::build` as it resolves the config.
+    pub fn validate(&self) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        let mut ids = HashSet::new();
+        for (i, c) in self.connectors.iter().enumerate() {
+            let path = format!("connectors[{i}]");
+            if schemas::ids::is_valid_id(&c.id) && !ids.insert(c.id.as_str()) {
+                errors.push(ConfigError::new(
+                    format!("{path}.id"),
+                    format!("duplicate id {:?}", c.id),
+                ));
+            }
+            errors.extend(c.validate(&path));
+        }
+        for (name, account) in &self.accounts {
+            if !schemas::ids::is_valid_id(name) {
+                errors.push(ConfigError::new(
+                    format!("accounts.{name}"),
+                    "invalid account id",
+                ));
+            }
+            errors.extend(account.validate(&format!("accounts.{name}")));
+        }
+        if let Some(k) = &self.kafka {
+            for (field, problem) in k.validate() {
+                errors.push(ConfigError::new(format!("kafka.{field}"), problem));
+            }
+        }
+        errors.extend(self.runtime.validate("runtime"));
+        errors.extend(self.reference.validate("reference"));
+        errors
+    }
+}
+
+impl ConnectorConfig {
+    /// Whether any credential (env var or file) is configured.
+    pub fn has_credentials(&self) -> bool {
+        [
+            &self.api_key_env,
+            &self.api_key_file,
+            &self.api_secret_env,
+            &self.api_secret_file,
+            &self.passphrase_env,
+            &self.passphrase_file,
+        ]
+        .iter()
+        .any(|f| f.is_some())
+    }
+
+    /// The checks of this connector's fields, against its kind's entry in the registry; `path`
+    /// is `connectors[i]`. Symbols are resolved (and refused) by `plan::build`.
+    pub fn validate(&self, path: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if !schemas::ids::is_valid_id(&self.id) {
+            errors.push(ConfigError::new(
+                format!("{path}.id"),
+                format!(
+                    "expected a lowercase id like \"binance-spot\", got {:?}",
+                    self.id
+                ),
+            ));
+        }
+        let is_generic = self.kind == generic_rest::KIND;
+        match (&self.generic, is_generic) {
+            (Some(spec), true) => {
+                for (field, problem) in spec.validate() {
+                    errors.push(ConfigError::new(format!("{path}.generic.{field}"), problem));
+                }
+            }
+            (None, true) => errors.push(ConfigError::new(
+                format!("{path}.generic"),
+                "kind generic_rest needs a [connectors.generic] table (path, list, asset, total, ...)",
+            )),
+            (Some(_), false) => errors.push(ConfigError::new(
+                format!("{path}.generic"),
+                "only for kind = \"generic_rest\"",
+            )),
+            (None, false) => {}
+        }
+        let streams = registry::streaming(&self.kind).is_some();
+        let polls =
+            registry::polling(&self.kind).is_some() || (is_generic && self.generic.is_some());
+        if !streams && !polls && !is_generic {
+            errors.push(ConfigError::new(
+                format!("{path}.kind"),
+                format!(
+                    "unknown venue kind {:?}, expected one of {}",
+                    self.kind,
+                    registry::kinds()
+                        .into_iter()
+                        .chain([generic_rest::KIND])
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            // Every other check depends on the kind.
+            return errors;
+        }
+        if self.has_credentials() && !polls {
+            errors.push(ConfigError::new(
+                format!("{path}.kind"),
+                format!(
+                    "{:?} reports no balances: remove the credentials",
+                    self.kind
+                ),
+            ));
+        }
+        if !self.instruments.is_empty() && !streams {
+            errors.push(ConfigError::new(
+                format!("{path}.instruments"),
+                format!("{:?} streams no prices", self.kind),
+            ));
+        }
+        check_url(
+            &mut errors,
+            format!("{path}.ws_url"),
+            &self.ws_url,
+            &["ws", "wss"],
+        );
+        check_url(
+            &mut errors,
+            format!("{path}.balance_ws_url"),
+            &self.balance_ws_url,
+            &["ws", "wss"],
+        );
+        check_url(
+            &mut errors,
+            format!("{path}.rest_url"),
+            &self.rest_url,
+            &["http", "https"],
+        );
+        if let Some(a) = &self.account {
+            if !schemas::ids::is_valid_id(a) {
+                errors.push(ConfigError::new(
+                    format!("{path}.account"),
+                    format!("invalid account id {a:?}"),
+                ));
+            }
+        }
+        for (field, env, file) in [
+            ("api_key", &self.api_key_env, &self.api_key_file),
+            ("api_secret", &self.api_secret_env, &self.api_secret_file),
+            ("passphrase", &self.passphrase_env, &self.passphrase_file),
+        ] {
+            if env.is_some() && file.is_some() {
+                errors.push(ConfigError::new(
+                    format!("{path}.{field}_env"),
+                    format!("set {field}_env or {field}_file, not both"),
+                ));
+            }
+        }
+        if self.sim_faults.is_some() && !self.sim {
+            errors.push(ConfigError::new(
+                format!("{path}.sim_faults"),
+                "only meaningful with sim = true",
+            ));
+        }
+        if matches!(self.balance_interval_ms, Some(ms) if ms < 1000) {
+            errors.push(ConfigError::new(
+                format!("{path}.balance_interval_ms"),
+                "must be >= 1000 (venues' rate limits)",
+            ));
+        }
+        if self.stale_after_ms == Some(0) {
+            errors.push(ConfigError::new(
+                format!("{path}.stale_after_ms"),
+                "must be > 0",
+            ));
+        }
+        let mut seen = HashSet::new();
+        for (j, sym) in self.instruments.iter().enumerate() {
+            if !seen.insert(sym) {
+                errors.push(ConfigError::new(
+                    format!("{path}.instruments[{j}]"),
+                    format!("duplicate symbol {sym:?}"),
+                ));
+            }
+        }
+        errors
+    }
+}
+
+fn check_url(errors: &mut Vec<ConfigError>, path: String, url: &Option<String>, schemes: &[&str]) {
+    if let Some(u) = url {
+        if !schemes.iter().any(|s| u.starts_with(&format!("{s}://"))) {
+            errors.push(ConfigError::new(
+                path,
+                format!("expected a {} URL, got {u:?}", schemes.join(" or ")),
+            ));
+        }
+    }
+}
+
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReferenceConfig {
@@ -117,6 +315,36 @@ pub struct ReferenceConfig {
 
 fn default_cadence_ms() -> u64 {
     1000
+}
+
+impl ReferenceConfig {
+    /// The checks of this section's own fields; `path` is `reference`. Whether a pair's assets
+    /// exist, whether it repeats one, and whether instruments price it are judged by
+    /// `plan::build` against the asset master.
+    pub fn validate(&self, path: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if self.cadence_ms == 0 {
+            errors.push(ConfigError::new(
+                format!("{path}.cadence_ms"),
+                "must be > 0",
+            ));
+        }
+        for (k, pair) in self.pairs.iter().enumerate() {
+            if split_pair(pair).is_none() {
+                errors.push(ConfigError::new(
+                    format!("{path}.pairs[{k}]"),
+                    format!("expected BASE-QUOTE like \"BTC-USD\", got {pair:?}"),
+                ));
+            }
+        }
+        errors
+    }
+}
+
+/// A pair's base and quote, when it is spelled `BASE-QUOTE` with valid asset codes.
+pub fn split_pair(pair: &str) -> Option<(&str, &str)> {
+    let (b, q) = pair.split_once('-')?;
+    (schemas::ids::is_valid_asset(b) && schemas::ids::is_valid_asset(q)).then_some((b, q))
 }
 
 impl Default for ReferenceConfig {
@@ -152,94 +380,6 @@ pub struct PairOverride {
     pub static_weights: BTreeMap<String, Decimal>,
 }
 
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KafkaConfig {
-    /// Bootstrap servers, `host:port[,host:port]`.
-    pub brokers: String,
-    /// Topic prefix: topics are `<prefix>.<name>.v1`.
-    #[serde(default = "default_topic_prefix")]
-    pub topic_prefix: String,
-    /// Partitions of topics created at start-up.
-    #[serde(default = "default_partitions")]
-    pub partitions: i32,
-    /// Replication factor of topics created at start-up.
-    #[serde(default = "default_replication")]
-    pub replication_factor: i32,
-    /// Create missing topics at start-up.
-    #[serde(default = "default_true")]
-    pub create_topics: bool,
-    /// Extra librdkafka properties (`security.protocol`, `sasl.mechanism`, ...). Secrets do not
-    /// belong here: use `sasl_password_env`.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
-    /// Name of the env var holding `sasl.password`, if any.
-    #[serde(default)]
-    pub sasl_password_env: Option<String>,
-    /// Spool loss-free records (balances, reference prices, reports, feed statuses) to disk
-    /// while Kafka does not take them; `false` = a full producer queue blocks the pipeline.
-    #[serde(default = "default_true")]
-    pub spool: bool,
-    /// The spool directory, one per tracker process; relative paths are from the working
-    /// directory. Created when first needed.
-    #[serde(default = "default_spool_dir")]
-    pub spool_dir: String,
-    /// Records the Kafka client may hold in memory before loss-free records go to the spool
-    /// (records in memory do not survive a crash of the process; spooled ones do).
-    #[serde(default = "default_spool_after_in_flight")]
-    pub spool_after_in_flight: usize,
-    /// Longest time a spooled record waits for fsync, in milliseconds (0 = every record).
-    #[serde(default = "default_spool_fsync_ms")]
-    pub spool_fsync_ms: u64,
-}
-
-fn default_spool_dir() -> String {
-    "spool".to_owned()
-}
-fn default_spool_after_in_flight() -> usize {
-    1000
-}
-fn default_spool_fsync_ms() -> u64 {
-    1000
-}
-
-impl KafkaConfig {
-    /// The sink's spool settings; `None` when spooling is off.
-    pub fn spool_settings(&self) -> Option<normalizer::publish::SpoolSettings> {
-        self.spool.then(|| normalizer::publish::SpoolSettings {
-            dir: self.spool_dir.clone().into(),
-            max_in_flight: self.spool_after_in_flight,
-            fsync: std::time::Duration::from_millis(self.spool_fsync_ms),
-        })
-    }
-
-    /// The defaults of every optional field, for `--kafka` without a `[kafka]` section.
-    pub fn with_brokers(brokers: &str) -> Self {
-        KafkaConfig {
-            brokers: brokers.to_owned(),
-            topic_prefix: default_topic_prefix(),
-            partitions: default_partitions(),
-            replication_factor: default_replication(),
-            create_topics: true,
-            properties: BTreeMap::new(),
-            sasl_password_env: None,
-            spool: true,
-            spool_dir: default_spool_dir(),
-            spool_after_in_flight: default_spool_after_in_flight(),
-            spool_fsync_ms: default_spool_fsync_ms(),
-        }
-    }
-}
-
-fn default_topic_prefix() -> String {
-    schemas::TopicNames::DEFAULT_PREFIX.to_owned()
-}
-fn default_partitions() -> i32 {
-    3
-}
-fn default_replication() -> i32 {
-    1
-}
 fn default_true() -> bool {
     true
 }
@@ -249,6 +389,20 @@ fn default_true() -> bool {
 pub struct AccountConfig {
     /// Margin requirement in USD.
     pub requirement: Option<Decimal>,
+}
+
+impl AccountConfig {
+    /// The checks of one account's fields; `path` is `accounts.<id>`.
+    pub fn validate(&self, path: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if matches!(self.requirement, Some(r) if r.is_sign_negative()) {
+            errors.push(ConfigError::new(
+                format!("{path}.requirement"),
+                "must be >= 0",
+            ));
+        }
+        errors
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -299,6 +453,26 @@ fn default_tick_grace_ms() -> u64 {
 }
 fn default_summary_ms() -> u64 {
     3000
+}
+
+impl RuntimeConfig {
+    /// The checks of this section's fields; `path` is `runtime`.
+    pub fn validate(&self, path: &str) -> Vec<ConfigError> {
+        let mut errors = Vec::new();
+        if self.shutdown_grace_ms == 0 {
+            errors.push(ConfigError::new(
+                format!("{path}.shutdown_grace_ms"),
+                "must be > 0 (sinks need time to flush)",
+            ));
+        }
+        if self.channel_capacity == 0 {
+            errors.push(ConfigError::new(
+                format!("{path}.channel_capacity"),
+                "must be > 0",
+            ));
+        }
+        errors
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -385,7 +559,7 @@ fn section<T: for<'de> Deserialize<'de>>(
 }
 
 /// Parses config text. Each section (and each connector) is read on its own, so one bad field
-/// does not hide the errors of the others. Semantic checks follow in `plan::validate`.
+/// does not hide the errors of the others. Semantic checks follow in [`Config::validate`] and `plan::build`.
 pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
     let table: toml::Table = toml::from_str(text).map_err(|e| {
         let msg = e.message().to_owned();
@@ -486,6 +660,40 @@ mod tests {
             assert!(addr.ip().is_loopback(), "{what}: {addr}");
         }
         assert_eq!(DashboardConfig::default().address, "127.0.0.1:8080");
+    }
+
+    /// The `[kafka]` defaults are the sink's (defined once, in `normalizer::publish`), and they
+    /// are the documented ones.
+    #[test]
+    fn kafka_defaults_are_the_sinks() {
+        let cfg = parse("[kafka]\nbrokers = \"k:9092\"\n").unwrap();
+        let k = cfg.kafka.unwrap();
+        assert_eq!(k, normalizer::publish::KafkaSettings::new("k:9092"));
+        assert_eq!((k.partitions, k.replication_factor), (3, 1));
+        assert!(k.create_topics && k.spool);
+        assert_eq!(k.spool_dir, std::path::PathBuf::from("spool"));
+        assert_eq!((k.spool_after_in_flight, k.spool_fsync_ms), (1000, 1000));
+        assert!(k.validate().is_empty());
+        let refused = parse("[kafka]\nbrokers = \"k:9092\"\nclient_id = \"x\"\n").unwrap_err();
+        assert_eq!(refused[0].path, "kafka.client_id", "{refused:?}");
+    }
+
+    /// A connector's field checks name their paths without the asset master.
+    #[test]
+    fn connector_validate_names_paths() {
+        let cfg = parse(
+            "[[connectors]]\nid = \"Bad Id\"\nkind = \"binance\"\nws_url = \"http://x\"\ninstruments = [\"BTCUSDT\", \"BTCUSDT\"]\n",
+        )
+        .unwrap();
+        let paths: Vec<String> = cfg.validate().into_iter().map(|e| e.path).collect();
+        assert_eq!(
+            paths,
+            [
+                "connectors[0].id",
+                "connectors[0].ws_url",
+                "connectors[0].instruments[1]"
+            ]
+        );
     }
 
     #[test]

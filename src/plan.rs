@@ -2,7 +2,7 @@
 //! every pair given its sources, every error collected with its path. `run`, `replay` and
 //! `check-config` all go through here, so they agree on what a config means.
 
-use crate::config::{Config, ConfigError, ConnectorConfig};
+use crate::config::{split_pair, Config, ConfigError, ConnectorConfig};
 use connectors::custodians::generic_rest::{self, GenericRest};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::rest::PollingVenue;
@@ -66,22 +66,6 @@ pub fn resolve_symbol(
     let spec = venue.split_symbol(symbol);
     let p = parts(&spec).map_err(|e| e.to_owned())?;
     assets.resolve(venue.kind(), p).map_err(|e| e.to_string())
-}
-
-fn split_pair(pair: &str) -> Option<(&str, &str)> {
-    let (b, q) = pair.split_once('-')?;
-    (schemas::ids::is_valid_asset(b) && schemas::ids::is_valid_asset(q)).then_some((b, q))
-}
-
-fn check_url(path: String, url: &Option<String>, schemes: &[&str], errors: &mut Vec<ConfigError>) {
-    if let Some(u) = url {
-        if !schemes.iter().any(|s| u.starts_with(&format!("{s}://"))) {
-            errors.push(ConfigError::new(
-                path,
-                format!("expected a {} URL, got {u:?}", schemes.join(" or ")),
-            ));
-        }
-    }
 }
 
 /// The asset master: the shipped registry, the optional registry file over it, the venues'
@@ -151,165 +135,39 @@ pub fn valuation_params(
 /// The start of the error of a pair no configured instrument prices (`replay` skips those).
 pub const UNPRICEABLE: &str = "no configured connector instrument prices";
 
-/// Validates `cfg` and builds the plan; every error found is returned, each with its path.
+/// Validates `cfg` ([`Config::validate`]) and resolves it into the plan: symbols through the
+/// asset master, pairs to their sources. Every error found is returned, each with its path:
+/// the field checks' and those only resolution can find (an unknown symbol or asset, a pair
+/// nothing prices).
 pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
-    let mut errors = Vec::new();
+    let mut errors = cfg.validate();
     let assets = build_assets(&cfg.assets, &mut errors);
 
-    let mut ids = HashSet::new();
     let mut planned = Vec::new();
     let mut infos = Vec::new();
     let mut slot = 0usize;
     for (i, c) in cfg.connectors.iter().enumerate() {
         let path = format!("connectors[{i}]");
-        if !schemas::ids::is_valid_id(&c.id) {
-            errors.push(ConfigError::new(
-                format!("{path}.id"),
-                format!(
-                    "expected a lowercase id like \"binance-spot\", got {:?}",
-                    c.id
-                ),
-            ));
-        } else if !ids.insert(c.id.clone()) {
-            errors.push(ConfigError::new(
-                format!("{path}.id"),
-                format!("duplicate id {:?}", c.id),
-            ));
-        }
         let streaming = registry::streaming(&c.kind);
-        let generic: Option<&'static dyn PollingVenue> = match (
-            &c.generic,
-            c.kind == generic_rest::KIND,
-        ) {
-            (Some(spec), true) => {
-                for (field, problem) in spec.validate() {
-                    errors.push(ConfigError::new(format!("{path}.generic.{field}"), problem));
-                }
-                Some(GenericRest::leak(spec.clone()))
-            }
-            (None, true) => {
-                errors.push(ConfigError::new(
-                    format!("{path}.generic"),
-                    "kind generic_rest needs a [connectors.generic] table (path, list, asset, total, ...)",
-                ));
-                None
-            }
-            (Some(_), false) => {
-                errors.push(ConfigError::new(
-                    format!("{path}.generic"),
-                    "only for kind = \"generic_rest\"",
-                ));
-                None
-            }
-            (None, false) => None,
+        let generic: Option<&'static dyn PollingVenue> = match &c.generic {
+            Some(spec) if c.kind == generic_rest::KIND => Some(GenericRest::leak(spec.clone())),
+            _ => None,
         };
         let polling = registry::polling(&c.kind).or(generic);
         if streaming.is_none() && polling.is_none() && c.kind != generic_rest::KIND {
-            errors.push(ConfigError::new(
-                format!("{path}.kind"),
-                format!(
-                    "unknown venue kind {:?}, expected one of {}",
-                    c.kind,
-                    registry::kinds()
-                        .into_iter()
-                        .chain([generic_rest::KIND])
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
+            // An unknown kind: reported by validate.
             continue;
         }
-        let has_credentials = [
-            &c.api_key_env,
-            &c.api_key_file,
-            &c.api_secret_env,
-            &c.api_secret_file,
-            &c.passphrase_env,
-            &c.passphrase_file,
-        ]
-        .iter()
-        .any(|f| f.is_some());
-        if has_credentials && polling.is_none() {
-            errors.push(ConfigError::new(
-                format!("{path}.kind"),
-                format!("{:?} reports no balances: remove the credentials", c.kind),
-            ));
-        }
-        let polls = polling.filter(|_| has_credentials || (c.sim && c.account.is_some()));
-        if !c.instruments.is_empty() && streaming.is_none() {
-            errors.push(ConfigError::new(
-                format!("{path}.instruments"),
-                format!("{:?} streams no prices", c.kind),
-            ));
-        }
-        check_url(
-            format!("{path}.ws_url"),
-            &c.ws_url,
-            &["ws", "wss"],
-            &mut errors,
-        );
-        check_url(
-            format!("{path}.balance_ws_url"),
-            &c.balance_ws_url,
-            &["ws", "wss"],
-            &mut errors,
-        );
-        check_url(
-            format!("{path}.rest_url"),
-            &c.rest_url,
-            &["http", "https"],
-            &mut errors,
-        );
-        if let Some(a) = &c.account {
-            if !schemas::ids::is_valid_id(a) {
-                errors.push(ConfigError::new(
-                    format!("{path}.account"),
-                    format!("invalid account id {a:?}"),
-                ));
-            }
-        }
-        for (field, env, file) in [
-            ("api_key", &c.api_key_env, &c.api_key_file),
-            ("api_secret", &c.api_secret_env, &c.api_secret_file),
-            ("passphrase", &c.passphrase_env, &c.passphrase_file),
-        ] {
-            if env.is_some() && file.is_some() {
-                errors.push(ConfigError::new(
-                    format!("{path}.{field}_env"),
-                    format!("set {field}_env or {field}_file, not both"),
-                ));
-            }
-        }
-        if c.sim_faults.is_some() && !c.sim {
-            errors.push(ConfigError::new(
-                format!("{path}.sim_faults"),
-                "only meaningful with sim = true",
-            ));
-        }
-        if matches!(c.balance_interval_ms, Some(ms) if ms < 1000) {
-            errors.push(ConfigError::new(
-                format!("{path}.balance_interval_ms"),
-                "must be >= 1000 (venues' rate limits)",
-            ));
-        }
-        if c.stale_after_ms == Some(0) {
-            errors.push(ConfigError::new(
-                format!("{path}.stale_after_ms"),
-                "must be > 0",
-            ));
-        }
+        let polls = polling.filter(|_| c.has_credentials() || (c.sim && c.account.is_some()));
         let mut specs = Vec::new();
         let mut sources = Vec::new();
         let mut seen = HashSet::new();
         for (j, sym) in c.instruments.iter().enumerate() {
+            let Some(venue) = streaming else { break };
             if !seen.insert(sym) {
-                errors.push(ConfigError::new(
-                    format!("{path}.instruments[{j}]"),
-                    format!("duplicate symbol {sym:?}"),
-                ));
+                // A duplicate: reported by validate.
                 continue;
             }
-            let Some(venue) = streaming else { break };
             match resolve_symbol(&assets, venue, sym) {
                 Ok(instrument) => {
                     specs.push(InstrumentSpec {
@@ -341,76 +199,6 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             table: SymbolTable::new(specs),
         });
     }
-    for (name, account) in &cfg.accounts {
-        if !schemas::ids::is_valid_id(name) {
-            errors.push(ConfigError::new(
-                format!("accounts.{name}"),
-                "invalid account id",
-            ));
-        }
-        if matches!(account.requirement, Some(r) if r.is_sign_negative()) {
-            errors.push(ConfigError::new(
-                format!("accounts.{name}.requirement"),
-                "must be >= 0",
-            ));
-        }
-    }
-    if let Some(k) = &cfg.kafka {
-        if k.brokers.trim().is_empty() {
-            errors.push(ConfigError::new(
-                "kafka.brokers",
-                "expected host:port[,host:port]",
-            ));
-        }
-        if !k
-            .topic_prefix
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            || k.topic_prefix.is_empty()
-        {
-            errors.push(ConfigError::new(
-                "kafka.topic_prefix",
-                "expected letters, digits, '.', '_' or '-'",
-            ));
-        }
-        if k.partitions < 1 {
-            errors.push(ConfigError::new("kafka.partitions", "must be >= 1"));
-        }
-        if k.replication_factor < 1 {
-            errors.push(ConfigError::new("kafka.replication_factor", "must be >= 1"));
-        }
-        if k.spool && k.spool_dir.trim().is_empty() {
-            errors.push(ConfigError::new(
-                "kafka.spool_dir",
-                "expected a directory path (or spool = false)",
-            ));
-        }
-        if k.spool_after_in_flight == 0 {
-            errors.push(ConfigError::new(
-                "kafka.spool_after_in_flight",
-                "must be >= 1",
-            ));
-        }
-        if k.spool_fsync_ms > 60_000 {
-            errors.push(ConfigError::new(
-                "kafka.spool_fsync_ms",
-                "must be <= 60000 (a power failure loses at most this much of the spool)",
-            ));
-        }
-    }
-    if cfg.runtime.shutdown_grace_ms == 0 {
-        errors.push(ConfigError::new(
-            "runtime.shutdown_grace_ms",
-            "must be > 0 (sinks need time to flush)",
-        ));
-    }
-    if cfg.reference.cadence_ms == 0 {
-        errors.push(ConfigError::new("reference.cadence_ms", "must be > 0"));
-    }
-    if cfg.runtime.channel_capacity == 0 {
-        errors.push(ConfigError::new("runtime.channel_capacity", "must be > 0"));
-    }
-
     // Pairs and their sources.
     let mut pair_set = BTreeSet::new();
     let mut valid_pairs = Vec::new();
@@ -430,10 +218,8 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
                 format!("reference.pairs[{k}]"),
                 format!("{pair:?} names an unknown asset"),
             )),
-            None => errors.push(ConfigError::new(
-                format!("reference.pairs[{k}]"),
-                format!("expected BASE-QUOTE like \"BTC-USD\", got {pair:?}"),
-            )),
+            // Not BASE-QUOTE: reported by validate.
+            None => {}
         }
     }
     for key in cfg.reference.params.keys() {

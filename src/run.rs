@@ -3,7 +3,7 @@
 //! sent, the sinks flush. No observation or record is handled here but through [`Console`],
 //! the driver's tap (summary, dashboard, metrics, latency).
 
-use crate::config::{Config, KafkaConfig};
+use crate::config::Config;
 use crate::plan::Plan;
 use crate::summary::Summary;
 use crate::RunArgs;
@@ -22,35 +22,21 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The Kafka sink's settings: the `[kafka]` section (or its defaults, with `--kafka` alone),
+/// `--kafka` replacing its brokers; `None` without either.
 fn kafka_settings(
     cfg: &Config,
     brokers_flag: Option<&str>,
 ) -> anyhow::Result<Option<KafkaSettings>> {
-    let k = match (&cfg.kafka, brokers_flag) {
-        (Some(k), Some(b)) => KafkaConfig {
+    Ok(match (&cfg.kafka, brokers_flag) {
+        (Some(k), Some(b)) => Some(KafkaSettings {
             brokers: b.to_owned(),
             ..k.clone()
-        },
-        (Some(k), None) => k.clone(),
-        (None, Some(b)) => KafkaConfig::with_brokers(b),
-        (None, None) => return Ok(None),
-    };
-    let mut overrides = k.properties.clone();
-    if let Some(var) = &k.sasl_password_env {
-        let pw = std::env::var(var)
-            .with_context(|| format!("kafka.sasl_password_env: env var {var} is not set"))?;
-        overrides.insert("sasl.password".into(), pw);
-    }
-    Ok(Some(KafkaSettings {
-        spool: k.spool_settings(),
-        brokers: k.brokers,
-        topic_prefix: k.topic_prefix,
-        partitions: k.partitions,
-        replication_factor: k.replication_factor,
-        create_topics: k.create_topics,
-        client_id: "collateral-tracker".into(),
-        overrides,
-    }))
+        }),
+        (Some(k), None) => Some(k.clone()),
+        (None, Some(b)) => Some(KafkaSettings::new(b)),
+        (None, None) => None,
+    })
 }
 
 /// The process's peak resident set (`VmHWM` of /proc/self/status, Linux).

@@ -1,7 +1,7 @@
 //! The Kafka sink against librdkafka's in-process mock cluster: topics, keys, headers, payloads,
 //! partitions, and delivery through broker outages and injected produce errors.
 
-use normalizer::publish::{kafka_partition, KafkaSettings, KafkaSink, Publisher, SpoolSettings};
+use normalizer::publish::{kafka_partition, KafkaSettings, KafkaSink, Publisher};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
@@ -174,7 +174,9 @@ fn settings(mock: &MockCluster<'_, impl rdkafka::ClientContext>, prefix: &str) -
         brokers: mock.bootstrap_servers(),
         topic_prefix: prefix.into(),
         client_id: "kafka-mock-test".into(),
-        overrides: BTreeMap::from([
+        // Without a spool a full queue is backpressure; the spool tests turn it on.
+        spool: false,
+        properties: BTreeMap::from([
             // Recover from an outage within the test's time budget.
             ("reconnect.backoff.ms".into(), "20".into()),
             ("reconnect.backoff.max.ms".into(), "200".into()),
@@ -415,7 +417,7 @@ async fn broker_outage_and_retriable_errors_lose_nothing_and_keep_order() {
     let mut settings = settings(&mock, "outage");
     // A small local queue, so the outage turns into backpressure on the sender.
     settings
-        .overrides
+        .properties
         .insert("queue.buffering.max.messages".into(), "20".into());
     let sink = KafkaSink::connect(&settings).await.expect("connect");
     assert_eq!(sink.partitions("outage.balances.v1"), Some(3));
@@ -534,7 +536,7 @@ async fn permanent_produce_errors_are_counted_and_redelivered() {
 #[tokio::test]
 async fn overrides_cannot_weaken_delivery_guarantees() {
     let mut s = KafkaSettings::new("127.0.0.1:1");
-    s.overrides.insert("acks".into(), "1".into());
+    s.properties.insert("acks".into(), "1".into());
     let err = KafkaSink::connect(&s).await.expect_err("refused");
     assert!(err.is_terminal(), "{err}");
 }
@@ -585,7 +587,7 @@ async fn a_record_over_the_client_size_limit_is_a_terminal_error() {
     precreate(&mock, "oversize");
     let mut settings = settings(&mock, "oversize");
     settings
-        .overrides
+        .properties
         .insert("message.max.bytes".into(), "1000".into());
     let sink = KafkaSink::connect(&settings).await.expect("connect");
     let mut rec = feed_status();
@@ -895,11 +897,10 @@ async fn a_60s_broker_outage_spools_to_disk_and_loses_nothing() {
     precreate(&mock, "spool");
     let dir = tempfile::tempdir().unwrap();
     let mut settings = settings(&mock, "spool");
-    settings.spool = Some(SpoolSettings {
-        dir: dir.path().to_owned(),
-        max_in_flight: 50,
-        fsync: Duration::from_secs(1),
-    });
+    settings.spool = true;
+    settings.spool_dir = dir.path().to_owned();
+    settings.spool_after_in_flight = 50;
+    settings.spool_fsync_ms = 1000;
     let sink = KafkaSink::connect(&settings).await.expect("connect");
     let mut stream = Stream::new();
     let mut max_send = Duration::ZERO;
@@ -992,11 +993,10 @@ async fn a_shutdown_during_an_outage_spools_the_rest_and_the_next_run_sends_it_f
     precreate(&mock, "restart");
     let dir = tempfile::tempdir().unwrap();
     let mut settings = settings(&mock, "restart");
-    settings.spool = Some(SpoolSettings {
-        dir: dir.path().to_owned(),
-        max_in_flight: 20,
-        fsync: Duration::ZERO,
-    });
+    settings.spool = true;
+    settings.spool_dir = dir.path().to_owned();
+    settings.spool_after_in_flight = 20;
+    settings.spool_fsync_ms = 0;
     let mut stream = Stream::new();
 
     let first = KafkaSink::connect(&settings).await.expect("connect");

@@ -16,7 +16,7 @@ pub mod requirements;
 pub mod spool;
 
 pub use jsonl::JsonlSink;
-pub use kafka::{FailedRecord, KafkaSettings, KafkaSink, KafkaStats, SpoolSettings};
+pub use kafka::{FailedRecord, KafkaSettings, KafkaSink, KafkaStats};
 pub use murmur2::{kafka_partition, murmur2};
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};

@@ -68,7 +68,7 @@ pub fn spawn_requirements_consumer(
         .set("group.id", format!("{}-requirements", settings.client_id))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "true");
-    for (k, v) in &settings.overrides {
+    for (k, v) in &settings.client_properties().map_err(|e| e.to_string())? {
         if k.starts_with("security.") || k.starts_with("sasl.") || k.starts_with("ssl.") {
             cfg.set(k, v);
         }
