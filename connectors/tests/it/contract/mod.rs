@@ -1,0 +1,4 @@
+//! Contracts run over every registry entry.
+
+mod polling;
+mod streaming;
