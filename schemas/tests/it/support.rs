@@ -1,5 +1,4 @@
 //! Sample records shared by the golden and JSON Schema tests.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use rust_decimal_macros::dec;
 use schemas::*;

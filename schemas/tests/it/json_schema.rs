@@ -1,8 +1,6 @@
 //! `schemas/json/*.schema.json` are generated from the types; this test fails when they drift.
 //! Regenerate with `UPDATE_SCHEMAS=1 cargo test -p schemas --test json_schema`.
 
-mod common;
-
 use schemas::*;
 use std::path::PathBuf;
 
@@ -69,7 +67,7 @@ fn schemas_require_every_field_so_nulls_are_present() {
         );
     }
     // The sample records are valid instances of the schema's required set.
-    let sample = serde_json::to_value(common::price_tick()).unwrap();
+    let sample = serde_json::to_value(crate::support::price_tick()).unwrap();
     for field in required {
         assert!(sample.get(field).is_some(), "{field} missing from sample");
     }

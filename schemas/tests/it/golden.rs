@@ -2,8 +2,6 @@
 //! Regenerate deliberately with `UPDATE_GOLDEN=1 cargo test -p schemas --test golden` and review
 //! the diff: a changed golden file is a changed public contract.
 
-mod common;
-
 use schemas::*;
 use std::path::PathBuf;
 
@@ -16,7 +14,7 @@ fn golden_path(name: &str) -> PathBuf {
 #[test]
 fn every_record_matches_its_golden_json() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
-    for (name, record) in common::all() {
+    for (name, record) in crate::support::all() {
         let json = serde_json::to_string_pretty(&record).unwrap() + "\n";
         let path = golden_path(name);
         if update {
@@ -30,7 +28,7 @@ fn every_record_matches_its_golden_json() {
 
 #[test]
 fn schema_is_the_first_field_and_matches_the_record() {
-    for (name, record) in common::all() {
+    for (name, record) in crate::support::all() {
         let json = record.to_json();
         let expected = format!("{{\"schema\":\"{name}.v1\",");
         assert!(json.starts_with(&expected), "{json}");
@@ -41,14 +39,14 @@ fn schema_is_the_first_field_and_matches_the_record() {
 #[test]
 fn decimals_are_plain_strings_and_nulls_are_present() {
     let json: serde_json::Value =
-        serde_json::from_str(&Record::PriceTick(common::price_tick()).to_json()).unwrap();
+        serde_json::from_str(&Record::PriceTick(crate::support::price_tick()).to_json()).unwrap();
     // Trailing zeros are kept as the venue sent them: the number is exactly what was received.
     assert_eq!(json["bid"], serde_json::json!("64003.25000000"));
     assert_eq!(json["last"], serde_json::Value::Null);
     assert!(json.as_object().unwrap().contains_key("exchange_ts"));
     assert_eq!(json["received_at"], "2026-11-24T11:00:00.123456Z");
     // A tiny value must not turn into exponent notation.
-    let mut tick = common::price_tick();
+    let mut tick = crate::support::price_tick();
     tick.bid = Some(rust_decimal::Decimal::new(12, 6));
     let json = Record::PriceTick(tick).to_json();
     assert!(json.contains("\"bid\":\"0.000012\""), "{json}");
@@ -56,13 +54,13 @@ fn decimals_are_plain_strings_and_nulls_are_present() {
 
 #[test]
 fn records_round_trip_and_refuse_a_wrong_schema() {
-    let tick = common::price_tick();
+    let tick = crate::support::price_tick();
     let back: PriceTick = serde_json::from_str(&serde_json::to_string(&tick).unwrap()).unwrap();
     assert_eq!(back, tick);
-    let rp = common::reference_price();
+    let rp = crate::support::reference_price();
     let back: ReferencePrice = serde_json::from_str(&serde_json::to_string(&rp).unwrap()).unwrap();
     assert_eq!(back, rp);
-    let report = common::collateral_report();
+    let report = crate::support::collateral_report();
     let back: CollateralReport =
         serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
     assert_eq!(back, report);
@@ -75,7 +73,7 @@ fn records_round_trip_and_refuse_a_wrong_schema() {
 
 #[test]
 fn keys_follow_records_md() {
-    let keys: Vec<(String, String)> = common::all()
+    let keys: Vec<(String, String)> = crate::support::all()
         .into_iter()
         .map(|(_, r)| (r.key(), r.topic(&TopicNames::default()).to_owned()))
         .collect();
@@ -95,5 +93,8 @@ fn keys_follow_records_md() {
             ),
         ]
     );
-    assert_eq!(Record::Balance(common::balance()).partition_key(), "fund-a");
+    assert_eq!(
+        Record::Balance(crate::support::balance()).partition_key(),
+        "fund-a"
+    );
 }
