@@ -8,7 +8,7 @@
 use crate::support::balance_stream::{balance, is_state, parse_owned, start, status};
 use connectors::auth::Credentials;
 use connectors::traits::FrameKind;
-use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL, STREAM};
+use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL};
 use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::binance::sim::SIM_BALANCES;
 use connectors::venues::binance::stream::{ws_api_sign, BinanceUserStream};
@@ -198,8 +198,10 @@ fn registry_lists_the_stream_under_the_polling_kind() {
     assert!(connectors::registry::balance_stream("binance_usdm").is_none());
 }
 
+/// The lifecycle (CONNECTING, LIVE under its name, drop, reconnect, stop, no secret) is
+/// `contract::balance_stream`; this is what Binance's push and capture adds.
 #[tokio::test]
-async fn streams_balances_reconnects_and_stops_on_cancel() {
+async fn the_sim_push_is_exact_and_the_capture_holds_the_venues_frames() {
     let creds = BinanceBalances.demo_credentials();
     let sim = BinanceUserStream.start_sim(creds.clone()).await.unwrap();
     let (cap_tx, mut cap_rx) = tokio::sync::mpsc::channel(4096);
@@ -211,20 +213,9 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         4,
         Some(cap_tx),
     );
-    let first = run.until("CONNECTING", |_| true).await;
-    assert!(is_state(&first, FeedState::Connecting), "{first:?}");
     let t0 = std::time::Instant::now();
-    let live = run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
+    run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
     println!("LIVE after {:?}", t0.elapsed());
-    let live = status(&live).unwrap().clone();
-    assert_eq!(
-        (
-            live.connector.as_str(),
-            live.venue.as_str(),
-            live.stream.as_str()
-        ),
-        ("binance-ws", "binance", STREAM)
-    );
     // One whole push: every asset of the simulated account, with the REST sim's numbers.
     let mut got = Vec::new();
     while got.len() < SIM_BALANCES.len() {
@@ -243,33 +234,8 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         assert!(b.as_of.is_some() && b.received_at >= b.as_of.unwrap());
     }
 
-    // A network failure: RECONNECTING with the reason, then LIVE (signed again) and balances.
-    let connections = sim.control.connections();
-    sim.control.drop_connections();
-    let r = run
-        .until("RECONNECTING", |o| is_state(o, FeedState::Reconnecting))
-        .await;
-    assert!(status(&r).unwrap().reason.is_some(), "{r:?}");
-    let live2 = run
-        .until("LIVE again", |o| is_state(o, FeedState::Live))
-        .await;
-    assert!(status(&live2).unwrap().epoch > live.epoch);
-    assert!(sim.control.connections() > connections);
-    let b = run
-        .until("a balance after reconnect", |o| balance(o).is_some())
-        .await;
-    assert_eq!(balance(&b).unwrap().connector, 4);
-
-    let took = run.stop().await;
-    println!("stopped in {took:?}");
-    let s = status(run.seen.last().unwrap()).expect("the last observation is a status");
-    assert_eq!(
-        (s.state, s.reason.as_deref()),
-        (FeedState::Down, Some("stopped"))
-    );
-    // Nothing emitted or captured holds the key or the secret; the capture has the venue's
-    // frames only (the ack and pushes), never the signed request.
-    let all = format!("{:?}", run.seen);
+    run.stop().await;
+    // The capture has the venue's frames only (the ack and pushes), never the signed request.
     let mut captured = Vec::new();
     while let Ok(line) = cap_rx.try_recv() {
         captured.push(line);
@@ -281,11 +247,6 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         .iter()
         .any(|l| l.frame.contains(r#""result":{"subscriptionId":0}"#)));
     assert!(captured.iter().all(|l| !l.frame.contains("signature")));
-    let frames: String = captured.iter().map(|l| l.frame.as_str()).collect();
-    for v in creds.values() {
-        assert!(!all.contains(v), "credential leaked in observations");
-        assert!(!frames.contains(v), "credential leaked in the capture");
-    }
 }
 
 #[tokio::test]

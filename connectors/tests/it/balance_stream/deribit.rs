@@ -7,7 +7,7 @@
 use crate::support::balance_stream::{balance, is_state, status, Run};
 use connectors::auth::Credentials;
 use connectors::traits::FrameKind;
-use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL, STREAM};
+use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL};
 use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::deribit::sim::SIM_SUMMARIES;
 use connectors::venues::deribit::stream::{redact_tokens, PORTFOLIO_CHANNEL};
@@ -204,8 +204,10 @@ fn start(
     )
 }
 
+/// The lifecycle (CONNECTING, LIVE under its name, drop, reconnect, stop, no secret) is
+/// `contract::balance_stream`; this is what Deribit's push, logins and capture adds.
 #[tokio::test]
-async fn streams_balances_reconnects_and_stops_on_cancel() {
+async fn the_sim_push_is_exact_and_each_connection_logs_in_once() {
     let creds = DeribitBalances.demo_credentials();
     let sim = DeribitPortfolioStream
         .start_sim(creds.clone())
@@ -213,22 +215,11 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         .unwrap();
     let (cap_tx, mut cap_rx) = mpsc::channel(4096);
     let mut run = start(&sim.ws_url, creds.clone(), 9, Some(cap_tx));
-    let first = run.until("CONNECTING", |_| true).await;
-    assert!(is_state(&first, FeedState::Connecting), "{first:?}");
     let t0 = std::time::Instant::now();
-    let live = run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
+    run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
     println!(
         "deribit: auth + heartbeat + subscribe to LIVE in {:?}",
         t0.elapsed()
-    );
-    let live = status(&live).unwrap();
-    assert_eq!(
-        (
-            live.connector.as_str(),
-            live.venue.as_str(),
-            live.stream.as_str()
-        ),
-        ("deribit-ws", "deribit", STREAM)
     );
     // Every currency of the simulated account, with the REST sim's `balance`.
     let mut seen_currencies = std::collections::BTreeMap::new();
@@ -252,37 +243,14 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
 
     // A network failure: RECONNECTING with the reason, a new login, LIVE and balances again.
     sim.control.drop_connections();
-    let r = run
-        .until("RECONNECTING", |o| is_state(o, FeedState::Reconnecting))
+    run.until("RECONNECTING", |o| is_state(o, FeedState::Reconnecting))
         .await;
-    assert!(status(&r).unwrap().reason.is_some(), "{r:?}");
-    let live2 = run
-        .until("LIVE again", |o| is_state(o, FeedState::Live))
+    run.until("LIVE again", |o| is_state(o, FeedState::Live))
         .await;
-    assert!(status(&live2).unwrap().epoch > live.epoch);
     run.until("a balance after reconnect", |o| balance(o).is_some())
         .await;
 
-    run.cancel.cancel();
-    let t0 = std::time::Instant::now();
-    tokio::time::timeout(Duration::from_secs(1), &mut run.task)
-        .await
-        .expect("stopped within 1 s")
-        .unwrap();
-    println!("deribit: stopped in {:?}", t0.elapsed());
-    let mut last = None;
-    while let Ok(o) = run.rx.try_recv() {
-        last = Some(o);
-    }
-    let s = status(last.as_ref().expect("a final status")).expect("a status last");
-    assert_eq!(
-        (s.state, s.reason.as_deref()),
-        (FeedState::Down, Some("stopped"))
-    );
-    let all = format!("{:?}", run.seen);
-    for v in creds.values() {
-        assert!(!all.contains(v), "credential leaked");
-    }
+    run.stop().await;
     // The capture holds the auth replies with their tokens cut, and the portfolio pushes as
     // received (they replay through the same parser).
     let mut lines = Vec::new();

@@ -7,7 +7,7 @@ use crate::support::balance_stream::{balance, is_state, status, Run};
 use connectors::auth::{Credentials, Secret};
 use connectors::error::ParseError;
 use connectors::traits::FrameKind;
-use connectors::transport::private_ws::{redact_all, BalanceStream, STREAM};
+use connectors::transport::private_ws::{redact_all, BalanceStream};
 use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::kraken::sim::{SIM_BALANCES, SIM_WS_BALANCES};
 use connectors::venues::kraken::stream::WS_TOKEN_PATH;
@@ -272,8 +272,10 @@ fn start(ws_url: &str, rest_url: &str, creds: Credentials, index: u32) -> Run {
     )
 }
 
+/// The lifecycle (CONNECTING, LIVE under its name, drop, reconnect, stop, no secret) is
+/// `contract::balance_stream`; this is what Kraken's snapshot, updates and token adds.
 #[tokio::test]
-async fn streams_balances_reconnects_and_stops_on_cancel() {
+async fn the_sim_snapshot_is_exact_and_each_connection_takes_a_fresh_token() {
     let creds = KrakenBalances.demo_credentials();
     let sim = KrakenBalanceStream.start_sim(creds.clone()).await.unwrap();
     let rest_url = sim
@@ -281,22 +283,11 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         .clone()
         .expect("the sim serves the token endpoint");
     let mut run = start(&sim.ws_url, &rest_url, creds.clone(), 4);
-    let first = run.until("CONNECTING", |_| true).await;
-    assert!(is_state(&first, FeedState::Connecting), "{first:?}");
     let t0 = std::time::Instant::now();
-    let live = run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
+    run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
     println!(
         "kraken: token + connect + subscribe to LIVE in {:?}",
         t0.elapsed()
-    );
-    let live = status(&live).unwrap();
-    assert_eq!(
-        (
-            live.connector.as_str(),
-            live.venue.as_str(),
-            live.stream.as_str()
-        ),
-        ("kraken-ws", "kraken", STREAM)
     );
     // The snapshot: every spot wallet, with the REST sim's numbers; earn wallets left to REST.
     let spot: Vec<_> = SIM_WS_BALANCES.iter().filter(|w| w.1 == "spot").collect();
@@ -330,39 +321,15 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
 
     // A network failure: RECONNECTING with the reason, a fresh token, LIVE and balances again.
     sim.control.drop_connections();
-    let r = run
-        .until("RECONNECTING", |o| is_state(o, FeedState::Reconnecting))
+    run.until("RECONNECTING", |o| is_state(o, FeedState::Reconnecting))
         .await;
-    assert!(status(&r).unwrap().reason.is_some(), "{r:?}");
-    let live2 = run
-        .until("LIVE again", |o| is_state(o, FeedState::Live))
+    run.until("LIVE again", |o| is_state(o, FeedState::Live))
         .await;
-    assert!(status(&live2).unwrap().epoch > live.epoch);
     assert!(sim.rest_faults.as_ref().unwrap().requests() > tokens_before);
     run.until("a balance after reconnect", |o| balance(o).is_some())
         .await;
 
-    // Cancel: stops within 1 s and says DOWN last.
-    run.cancel.cancel();
-    let t0 = std::time::Instant::now();
-    tokio::time::timeout(Duration::from_secs(1), &mut run.task)
-        .await
-        .expect("stopped within 1 s")
-        .unwrap();
-    println!("kraken: stopped in {:?}", t0.elapsed());
-    let mut last = None;
-    while let Ok(o) = run.rx.try_recv() {
-        last = Some(o);
-    }
-    let s = status(last.as_ref().expect("a final status")).expect("a status last");
-    assert_eq!(
-        (s.state, s.reason.as_deref()),
-        (FeedState::Down, Some("stopped"))
-    );
-    let all = format!("{:?}", run.seen);
-    for v in creds.values() {
-        assert!(!all.contains(v), "credential leaked");
-    }
+    run.stop().await;
 }
 
 #[tokio::test]

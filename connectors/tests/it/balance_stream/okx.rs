@@ -7,7 +7,7 @@
 use crate::support::balance_stream::{balance, is_state, parse_owned, start, status};
 use connectors::auth::Credentials;
 use connectors::traits::{FrameKind, PingPolicy};
-use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL, STREAM};
+use connectors::transport::private_ws::{BalanceStream, CAPTURE_CHANNEL};
 use connectors::transport::rest::{ParsedBalance, PollingVenue};
 use connectors::venues::okx::sim::SIM_BALANCES;
 use connectors::venues::okx::stream::OkxAccountStream;
@@ -166,8 +166,10 @@ fn registry_lists_the_stream_under_the_polling_kind() {
     assert!(connectors::registry::polling(s.kind()).is_some());
 }
 
+/// The lifecycle (CONNECTING, LIVE under its name, drop, reconnect, stop, no secret) is
+/// `contract::balance_stream`; this is what OKX's push and capture adds.
 #[tokio::test]
-async fn streams_balances_reconnects_and_stops_on_cancel() {
+async fn the_sim_push_is_exact_and_the_capture_holds_the_venues_frames() {
     let creds = OkxBalances.demo_credentials();
     let sim = OkxAccountStream.start_sim(creds.clone()).await.unwrap();
     let (cap_tx, mut cap_rx) = tokio::sync::mpsc::channel(4096);
@@ -179,20 +181,9 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         9,
         Some(cap_tx),
     );
-    let first = run.until("CONNECTING", |_| true).await;
-    assert!(is_state(&first, FeedState::Connecting), "{first:?}");
     let t0 = std::time::Instant::now();
-    let live = run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
+    run.until("LIVE", |o| is_state(o, FeedState::Live)).await;
     println!("LIVE after {:?}", t0.elapsed());
-    let live = status(&live).unwrap().clone();
-    assert_eq!(
-        (
-            live.connector.as_str(),
-            live.venue.as_str(),
-            live.stream.as_str()
-        ),
-        ("okx-ws", "okx", STREAM)
-    );
     let mut got = Vec::new();
     while got.len() < SIM_BALANCES.len() {
         let o = run.until("a balance", |o| balance(o).is_some()).await;
@@ -207,30 +198,7 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
         assert!(b.as_of.is_some() && b.received_at >= b.as_of.unwrap());
     }
 
-    let connections = sim.control.connections();
-    sim.control.drop_connections();
-    let r = run
-        .until("RECONNECTING", |o| is_state(o, FeedState::Reconnecting))
-        .await;
-    assert!(status(&r).unwrap().reason.is_some(), "{r:?}");
-    let live2 = run
-        .until("LIVE again", |o| is_state(o, FeedState::Live))
-        .await;
-    assert!(status(&live2).unwrap().epoch > live.epoch);
-    assert!(sim.control.connections() > connections);
-    let b = run
-        .until("a balance after reconnect", |o| balance(o).is_some())
-        .await;
-    assert_eq!(balance(&b).unwrap().connector, 9);
-
-    let took = run.stop().await;
-    println!("stopped in {took:?}");
-    let s = status(run.seen.last().unwrap()).expect("the last observation is a status");
-    assert_eq!(
-        (s.state, s.reason.as_deref()),
-        (FeedState::Down, Some("stopped"))
-    );
-    let all = format!("{:?}", run.seen);
+    run.stop().await;
     let mut captured = Vec::new();
     while let Ok(line) = cap_rx.try_recv() {
         captured.push(line);
@@ -242,11 +210,6 @@ async fn streams_balances_reconnects_and_stops_on_cancel() {
     assert!(captured
         .iter()
         .all(|l| !l.frame.contains(r#""op":"login""#)));
-    let frames: String = captured.iter().map(|l| l.frame.as_str()).collect();
-    for v in creds.values() {
-        assert!(!all.contains(v), "credential leaked in observations");
-        assert!(!frames.contains(v), "credential leaked in the capture");
-    }
 }
 
 #[tokio::test]
