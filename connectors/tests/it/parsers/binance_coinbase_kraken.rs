@@ -6,121 +6,20 @@
 //! point the transport and replay use. Decimals are checked by value AND by `to_string()`, so a
 //! lost trailing zero or a float round trip shows up as a failure.
 
+use crate::support::parsers::{
+    assert_dec, no_quote, one_quote, parse, rejected, replay_frames, truncations_are_rejected,
+    venue, GARBAGE,
+};
 use connectors::registry;
 use connectors::sim::{PriceModel, SimProtocol, SimQuote, SimSession};
 use connectors::venues::binance::sim::BinanceSim;
 use connectors::venues::coinbase::sim::CoinbaseSim;
 use connectors::venues::kraken::sim::KrakenSim;
-use connectors::{FrameKind, ParseError, ParsedQuote, StreamingVenue};
+use connectors::{FrameKind, ParseError};
 use rust_decimal::Decimal;
 use schemas::Ts;
 use std::borrow::Cow;
 use std::str::FromStr;
-
-// ---------------------------------------------------------------------------------------------
-// helpers
-
-fn venue(kind: &str) -> &'static dyn StreamingVenue {
-    registry::streaming(kind).unwrap_or_else(|| panic!("{kind} is not in the registry"))
-}
-
-/// Parses one frame through the registry entry of `kind`, collecting every emitted quote.
-fn parse(kind: &str, frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = venue(kind).parse(frame, &Default::default(), &mut |q| {
-        quotes.push(q.into_owned())
-    });
-    (result, quotes)
-}
-
-/// A data frame that must yield exactly one quote.
-fn one_quote(kind: &str, frame: &str) -> ParsedQuote<'static> {
-    let (result, mut quotes) = parse(kind, frame);
-    assert_eq!(result, Ok(FrameKind::Data), "{kind}: {frame}");
-    assert_eq!(quotes.len(), 1, "{kind}: one quote expected from {frame}");
-    quotes.pop().unwrap()
-}
-
-/// A frame that is not data: the given kind and no quote at all.
-fn no_quote(kind: &str, frame: &str, expected: FrameKind) {
-    let (result, quotes) = parse(kind, frame);
-    assert_eq!(result, Ok(expected), "{kind}: {frame}");
-    assert!(
-        quotes.is_empty(),
-        "{kind}: no quote expected from {frame}, got {quotes:?}"
-    );
-}
-
-/// A frame that must be refused: an error naming the venue, and no quote emitted before it.
-fn rejected(kind: &str, frame: &str) -> ParseError {
-    let (result, quotes) = parse(kind, frame);
-    assert!(
-        quotes.is_empty(),
-        "{kind}: quote emitted from bad frame {frame:?}: {quotes:?}"
-    );
-    let err = match result {
-        Err(e) => e,
-        Ok(k) => panic!("{kind}: bad frame {frame:?} accepted as {k:?}"),
-    };
-    assert_eq!(err.venue(), kind, "{err}");
-    assert!(
-        err.to_string().starts_with(kind),
-        "error does not name the venue: {err}"
-    );
-    err
-}
-
-/// `actual` is exactly the decimal the venue wrote: same value, same scale.
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
-}
-
-/// Every strict prefix of a real frame (a frame cut short on the wire) is refused and emits
-/// nothing; none of them panics.
-fn truncations_are_rejected(kind: &str, frame: &str) {
-    let frame = frame.trim_end();
-    let mut cut = 0;
-    while cut < frame.len() {
-        if frame.is_char_boundary(cut) {
-            rejected(kind, &frame[..cut]);
-        }
-        cut += 1;
-    }
-}
-
-/// Frames of a cryptofeed raw-data recording: line 1 is `<url> <-> <ts>`; each other line is
-/// `<recv_ts>: <frame>` (client frames read `<url> <- <ts>: <frame>`).
-fn replay_frames(text: &str) -> Vec<&str> {
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            l.split_once(": ")
-                .unwrap_or_else(|| panic!("not a replay line: {l}"))
-                .1
-        })
-        .collect()
-}
-
-/// The malformed inputs every venue must refuse without a panic.
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"ticker\"",
-    "{\"garbage\": [1, 2,", // what the simulators send for `send_garbage`
-];
 
 // ---------------------------------------------------------------------------------------------
 // Binance spot

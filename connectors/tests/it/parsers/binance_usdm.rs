@@ -7,17 +7,19 @@
 //! use. Decimals are checked by value AND by `to_string()`, so a lost trailing zero or a float
 //! round trip shows up as a failure. Frames that are not fixtures are marked as edits of one.
 
-use connectors::registry;
+use crate::support::parsers::{
+    assert_dec, no_quote, one_quote, parse, rejected, replay_frames, truncations_are_rejected,
+    venue, GARBAGE,
+};
 use connectors::sim::{PriceModel, SimProtocol, SimSession};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
 use connectors::venues::binance_usdm::sim::BinanceUsdmSim;
 use connectors::venues::binance_usdm::BinanceUsdm;
-use connectors::{FrameKind, Merge, ParseError, ParsedQuote, QuoteObs, StreamingVenue, SymbolSpec};
+use connectors::{FrameKind, Merge, ParseError, QuoteObs, StreamingVenue, SymbolSpec};
 use rust_decimal::Decimal;
 use schemas::{Market, Ts};
 use std::borrow::Cow;
-use std::str::FromStr;
 
 const KIND: &str = "binance_usdm";
 
@@ -32,94 +34,7 @@ const REPLAY: &str = include_str!(
 );
 
 // ---------------------------------------------------------------------------------------------
-// helpers
-
-fn venue() -> &'static dyn StreamingVenue {
-    registry::streaming(KIND).unwrap_or_else(|| panic!("{KIND} is not in the registry"))
-}
-
-fn parse(frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = venue().parse(frame, &Default::default(), &mut |q| {
-        quotes.push(q.into_owned())
-    });
-    (result, quotes)
-}
-
-fn one_quote(frame: &str) -> ParsedQuote<'static> {
-    let (result, mut quotes) = parse(frame);
-    assert_eq!(result, Ok(FrameKind::Data), "{frame}");
-    assert_eq!(quotes.len(), 1, "one quote expected from {frame}");
-    quotes.pop().unwrap()
-}
-
-fn no_quote(frame: &str, expected: FrameKind) {
-    let (result, quotes) = parse(frame);
-    assert_eq!(result, Ok(expected), "{frame}");
-    assert!(
-        quotes.is_empty(),
-        "no quote expected from {frame}, got {quotes:?}"
-    );
-}
-
-fn rejected(frame: &str) -> ParseError {
-    let (result, quotes) = parse(frame);
-    assert!(
-        quotes.is_empty(),
-        "quote emitted from bad frame {frame:?}: {quotes:?}"
-    );
-    let err = match result {
-        Err(e) => e,
-        Ok(k) => panic!("bad frame {frame:?} accepted as {k:?}"),
-    };
-    assert_eq!(err.venue(), KIND, "{err}");
-    assert!(
-        err.to_string().starts_with(KIND),
-        "error does not name the venue: {err}"
-    );
-    err
-}
-
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
-}
-
-fn truncations_are_rejected(frame: &str) {
-    let frame = frame.trim_end();
-    for cut in 0..frame.len() {
-        if frame.is_char_boundary(cut) {
-            rejected(&frame[..cut]);
-        }
-    }
-}
-
-/// Frames of a cryptofeed raw-data recording: line 1 is `<url> <-> <ts>`, then `<recv_ts>: <frame>`.
-fn replay_frames(text: &str) -> Vec<&str> {
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.split_once(": ").expect("a replay line").1)
-        .collect()
-}
-
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"ticker\"",
-    "{\"garbage\": [1, 2,",
-];
+// helpers (the shared ones are in `support::parsers`)
 
 /// Runs frames through the framework's shared path with one connection, as the live loop does.
 fn through_framework(
@@ -144,7 +59,7 @@ fn through_framework(
             connector: 0,
         };
         let k = frame_to_quotes(
-            venue(),
+            venue(KIND),
             f,
             meta,
             &table,
@@ -162,7 +77,7 @@ fn through_framework(
 
 #[test]
 fn book_ticker_live_capture_is_exact() {
-    let q = one_quote(BOOK_TICKER);
+    let q = one_quote(KIND, BOOK_TICKER);
     assert_eq!(q.symbol, "SUSHIUSDT");
     assert_dec("bid", q.bid, "7.6110");
     assert_dec("bid_size", q.bid_size, "2");
@@ -184,7 +99,7 @@ fn book_ticker_live_capture_is_exact() {
 
 #[test]
 fn mark_price_doc_example_is_exact() {
-    let q = one_quote(MARK_PRICE);
+    let q = one_quote(KIND, MARK_PRICE);
     assert_eq!(q.symbol, "BTCUSDT");
     assert_dec("mark", q.mark, "11794.15000000");
     assert_dec("index", q.index, "11784.62659091");
@@ -208,8 +123,8 @@ fn mark_price_doc_example_is_exact() {
 #[test]
 fn mark_price_in_the_combined_envelope() {
     let frame = format!(r#"{{"stream":"btcusdt@markPrice@1s","data":{MARK_PRICE}}}"#);
-    let q = one_quote(&frame);
-    assert_eq!(q, one_quote(MARK_PRICE));
+    let q = one_quote(KIND, &frame);
+    assert_eq!(q, one_quote(KIND, MARK_PRICE));
 }
 
 /// Every bookTicker of the live recording becomes one exact quote; its depth, kline and
@@ -223,7 +138,7 @@ fn live_replay_book_tickers_are_exact_and_other_streams_are_control() {
     for frame in &frames {
         let v: serde_json::Value = serde_json::from_str(frame).unwrap();
         let stream = v["stream"].as_str().unwrap();
-        let (result, quotes) = parse(frame);
+        let (result, quotes) = parse(KIND, frame);
         if stream.ends_with("@bookTicker") {
             book_tickers += 1;
             assert_eq!(result, Ok(FrameKind::Data), "{frame}");
@@ -307,21 +222,25 @@ fn mark_price_merges_onto_the_last_book_ticker() {
 
 #[test]
 fn other_streams_and_replies_are_control() {
-    no_quote(AGG_TRADE, FrameKind::Control);
+    no_quote(KIND, AGG_TRADE, FrameKind::Control);
     // The futures 24 h ticker has no best bid/ask, and its `p` is the price change, not a mark.
-    no_quote(TICKER_24H, FrameKind::Control);
-    no_quote(r#"{"result":null,"id":1}"#, FrameKind::Control);
+    no_quote(KIND, TICKER_24H, FrameKind::Control);
+    no_quote(KIND, r#"{"result":null,"id":1}"#, FrameKind::Control);
     no_quote(
+        KIND,
         r#"{"result":["btcusdt@bookTicker","btcusdt@markPrice@1s"],"id":3}"#,
         FrameKind::Control,
     );
-    let (result, quotes) = parse(r#"{"code": 0, "msg": "Unknown property", "id": 7}"#);
+    let (result, quotes) = parse(KIND, r#"{"code": 0, "msg": "Unknown property", "id": 7}"#);
     assert!(quotes.is_empty());
     assert_eq!(
         result,
         Ok(FrameKind::VenueError("code 0: Unknown property".into()))
     );
-    let (result, _) = parse(r#"{"error":{"code":2,"msg":"Invalid request"},"id":1}"#);
+    let (result, _) = parse(
+        KIND,
+        r#"{"error":{"code":2,"msg":"Invalid request"},"id":1}"#,
+    );
     assert!(matches!(result, Ok(FrameKind::VenueError(e)) if e.contains("Invalid request")));
 }
 
@@ -331,14 +250,17 @@ fn other_streams_and_replies_are_control() {
 #[test]
 fn malformed_frames_are_errors_never_panics() {
     for g in GARBAGE {
-        rejected(g);
+        rejected(KIND, g);
     }
-    assert!(matches!(rejected("{}"), ParseError::Unknown { .. }));
-    truncations_are_rejected(BOOK_TICKER);
-    truncations_are_rejected(MARK_PRICE);
-    let err = rejected(&BOOK_TICKER.replace("\"7.6110\"", "\"7.6I10\""));
+    assert!(matches!(rejected(KIND, "{}"), ParseError::Unknown { .. }));
+    truncations_are_rejected(KIND, BOOK_TICKER);
+    truncations_are_rejected(KIND, MARK_PRICE);
+    let err = rejected(KIND, &BOOK_TICKER.replace("\"7.6110\"", "\"7.6I10\""));
     assert!(err.to_string().contains("7.6I10"), "{err}");
-    let err = rejected(&MARK_PRICE.replace("\"11794.15000000\"", "\"11,794.15\""));
+    let err = rejected(
+        KIND,
+        &MARK_PRICE.replace("\"11794.15000000\"", "\"11,794.15\""),
+    );
     assert!(err.to_string().contains("11,794.15"), "{err}");
     // Numbers where Binance sends decimal strings are refused, never read through a float.
     for (from, to) in [
@@ -352,23 +274,30 @@ fn malformed_frames_are_errors_never_panics() {
     ] {
         let frame = BOOK_TICKER.replace(from, to);
         assert_ne!(frame, BOOK_TICKER, "{from}");
-        rejected(&frame);
+        rejected(KIND, &frame);
     }
-    rejected(&MARK_PRICE.replace("\"p\": \"11794.15000000\"", "\"p\": 11794.15"));
+    rejected(
+        KIND,
+        &MARK_PRICE.replace("\"p\": \"11794.15000000\"", "\"p\": 11794.15"),
+    );
     // Quotes that cannot be attributed or carry nothing.
-    rejected(&BOOK_TICKER.replace("\"s\":\"SUSHIUSDT\",", ""));
-    rejected(&MARK_PRICE.replace("\"s\": \"BTCUSDT\",", ""));
-    rejected(r#"{"e":"bookTicker","u":1,"s":"BTCUSDT","E":1}"#);
-    rejected(r#"{"e":"markPriceUpdate","E":1,"s":"BTCUSDT","r":"0.0001"}"#);
+    rejected(KIND, &BOOK_TICKER.replace("\"s\":\"SUSHIUSDT\",", ""));
+    rejected(KIND, &MARK_PRICE.replace("\"s\": \"BTCUSDT\",", ""));
+    rejected(KIND, r#"{"e":"bookTicker","u":1,"s":"BTCUSDT","E":1}"#);
+    rejected(
+        KIND,
+        r#"{"e":"markPriceUpdate","E":1,"s":"BTCUSDT","r":"0.0001"}"#,
+    );
     // A spot-style bookTicker (no `e`) is not a futures frame.
     assert!(matches!(
         rejected(
+            KIND,
             r#"{"u":400900217,"s":"BNBUSDT","b":"25.35190000","B":"31.21000000","a":"25.36520000","A":"40.66000000"}"#
         ),
         ParseError::Unknown { .. }
     ));
     // An empty decimal is "missing" (decimal::str_field): the quote stays one-sided.
-    let q = one_quote(&BOOK_TICKER.replace("\"a\":\"7.6120\"", "\"a\":\"\""));
+    let q = one_quote(KIND, &BOOK_TICKER.replace("\"a\":\"7.6120\"", "\"a\":\"\""));
     assert_eq!(q.ask, None);
     assert_dec("bid", q.bid, "7.6110");
 }
@@ -378,7 +307,7 @@ fn malformed_frames_are_errors_never_panics() {
 fn quote_symbols_borrow_from_the_frame() {
     for frame in [BOOK_TICKER, MARK_PRICE] {
         let mut borrowed = Vec::new();
-        let r = venue().parse(frame, &Default::default(), &mut |q| {
+        let r = venue(KIND).parse(frame, &Default::default(), &mut |q| {
             borrowed.push(matches!(q.symbol, Cow::Borrowed(_)))
         });
         assert_eq!(r, Ok(FrameKind::Data));
@@ -469,7 +398,7 @@ fn sim_serves_both_streams_without_a_tier() {
         for &symbol in symbols {
             let q = PriceModel.quote_for(&v, symbol, now, 0).unwrap();
             let frame = BinanceUsdmSim.ticker(symbol, &q, &mut s);
-            let p = one_quote(&frame);
+            let p = one_quote(KIND, &frame);
             assert_eq!(p.symbol, symbol);
             assert_eq!(p.exchange_ts, Some(Ts::from_millis(now.millis())));
             if round % 4 == 3 {
@@ -508,7 +437,7 @@ fn sim_routes_streams_by_tier() {
     let subscribe =
         r#"{"method":"SUBSCRIBE","params":["btcusdt@markPrice@1s","ethusdt@bookTicker"],"id":1}"#;
     for r in BinanceUsdmSim.on_text(subscribe, &mut public) {
-        no_quote(&r, FrameKind::Control);
+        no_quote(KIND, &r, FrameKind::Control);
     }
     assert_eq!(public.streams, ["btcusdt@bookTicker", "ethusdt@bookTicker"]);
     let list = BinanceUsdmSim.on_text(r#"{"method":"LIST_SUBSCRIPTIONS","id":2}"#, &mut public);
@@ -516,17 +445,17 @@ fn sim_routes_streams_by_tier() {
         list,
         [r#"{"id":2,"result":["btcusdt@bookTicker","ethusdt@bookTicker"]}"#]
     );
-    no_quote(&list[0], FrameKind::Control);
+    no_quote(KIND, &list[0], FrameKind::Control);
     for round in 0..8 {
         let q = PriceModel.quote_for(&v, "BTCUSDT", public.now, 0).unwrap();
-        let p = one_quote(&BinanceUsdmSim.ticker("BTCUSDT", &q, &mut public));
+        let p = one_quote(KIND, &BinanceUsdmSim.ticker("BTCUSDT", &q, &mut public));
         assert_eq!(p.merge, Merge::Patch, "round {round}");
     }
 
     let mut market = sim_session(&v.connect_url("ws://127.0.0.1:9/market", &["BTCUSDT"]));
     assert_eq!(market.streams, ["btcusdt@markPrice@1s"]);
     let q = PriceModel.quote_for(&v, "BTCUSDT", market.now, 0).unwrap();
-    let p = one_quote(&BinanceUsdmSim.ticker("BTCUSDT", &q, &mut market));
+    let p = one_quote(KIND, &BinanceUsdmSim.ticker("BTCUSDT", &q, &mut market));
     assert_eq!((p.merge, p.bid), (Merge::Patch, None));
 
     // Raw `/ws/<stream>` paths send unwrapped events.
@@ -534,7 +463,7 @@ fn sim_routes_streams_by_tier() {
     assert!(!raw.wrapped);
     let frame = BinanceUsdmSim.ticker("BTCUSDT", &q, &mut raw);
     assert!(frame.starts_with(r#"{"e":"bookTicker""#), "{frame}");
-    one_quote(&frame);
+    one_quote(KIND, &frame);
 }
 
 #[test]
@@ -547,7 +476,7 @@ fn sim_error_replies_are_venue_errors() {
     ] {
         let replies = BinanceUsdmSim.on_text(bad, &mut s);
         assert_eq!(replies.len(), 1, "{bad}");
-        let (result, quotes) = parse(&replies[0]);
+        let (result, quotes) = parse(KIND, &replies[0]);
         assert!(quotes.is_empty());
         assert!(
             matches!(result, Ok(FrameKind::VenueError(_))),

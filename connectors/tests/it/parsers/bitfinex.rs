@@ -5,17 +5,19 @@
 //! Inline frames that are not in the fixtures are written from the documented shapes
 //! (docs: ws-general) and say so; decimals are checked by value and by `to_string()`.
 
-use connectors::registry;
+use crate::support::parsers::{
+    assert_dec, no_quote, parse, parse_with, rejected_with, venue, GARBAGE,
+};
 use connectors::sim::{PriceModel, SimProtocol, SimSession};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
 use connectors::venues::bitfinex::sim::BitfinexSim;
-use connectors::{
-    ConnState, FrameKind, ParseError, ParsedQuote, QuoteObs, StreamingVenue, SymbolSpec,
-};
+use connectors::{ConnState, FrameKind, ParseError, QuoteObs, SymbolSpec};
 use rust_decimal::Decimal;
 use schemas::{Market, Ts};
 use std::str::FromStr;
+
+const KIND: &str = "bitfinex";
 
 const SUBSCRIBED: &str =
     include_str!("../../fixtures/bitfinex/ws_v2_subscribed_ticker_live_capture.json");
@@ -27,76 +29,11 @@ const SUBSCRIBE_SENT: &str =
 const CONF_SENT: &str =
     include_str!("../../fixtures/bitfinex/ws_v2_conf_request_cryptofeed_sent.json");
 
-/// The malformed inputs every venue must refuse without a panic.
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"ticker\"",
-    "{\"garbage\": [1, 2,",
-];
-
-fn bitfinex() -> &'static dyn StreamingVenue {
-    registry::streaming("bitfinex").expect("bitfinex is registered")
-}
-
-fn parse_with(
-    conn: &ConnState,
-    frame: &str,
-) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = bitfinex().parse(frame, conn, &mut |q| quotes.push(q.into_owned()));
-    (result, quotes)
-}
-
-fn parse(frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    parse_with(&ConnState::default(), frame)
-}
-
 /// A connection state with the live capture's channel bound.
 fn bound() -> ConnState {
     let mut conn = ConnState::default();
     conn.channels.insert(232949, "tBFTUSD".to_owned());
     conn
-}
-
-fn no_quote(frame: &str, expected: FrameKind) {
-    let (result, quotes) = parse(frame);
-    assert_eq!(result, Ok(expected), "{frame}");
-    assert!(quotes.is_empty(), "{frame}: {quotes:?}");
-}
-
-#[track_caller]
-fn rejected_with(conn: &ConnState, frame: &str) -> ParseError {
-    let (result, quotes) = parse_with(conn, frame);
-    assert!(
-        quotes.is_empty(),
-        "quote from bad frame {frame:?}: {quotes:?}"
-    );
-    let err = result.expect_err(frame);
-    assert_eq!(err.venue(), "bitfinex");
-    assert!(err.to_string().starts_with("bitfinex"), "{err}");
-    err
-}
-
-#[track_caller]
-fn rejected(frame: &str) -> ParseError {
-    rejected_with(&bound(), frame)
-}
-
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
 }
 
 /// Runs frames through the framework as one connection would, returning each frame's kind and
@@ -128,7 +65,7 @@ fn run(
             connector: 0,
         };
         kinds.push(frame_to_quotes(
-            bitfinex(),
+            venue(KIND),
             f,
             meta,
             &table,
@@ -146,6 +83,7 @@ fn run(
 #[test]
 fn subscribed_event_binds_the_channel_to_the_symbol() {
     no_quote(
+        KIND,
         SUBSCRIBED,
         FrameKind::Bind {
             channel: 232949,
@@ -156,7 +94,7 @@ fn subscribed_event_binds_the_channel_to_the_symbol() {
 
 #[test]
 fn live_ticker_is_exact_once_its_channel_is_bound() {
-    let (result, mut quotes) = parse_with(&bound(), TICKER);
+    let (result, mut quotes) = parse_with(KIND, &bound(), TICKER);
     assert_eq!(result, Ok(FrameKind::Data));
     assert_eq!(quotes.len(), 1);
     let q = quotes.pop().unwrap();
@@ -202,12 +140,12 @@ fn the_framework_records_the_binding_and_attributes_data_frames() {
 
 #[test]
 fn a_data_frame_of_an_unbound_channel_is_refused_never_guessed() {
-    let err = rejected_with(&ConnState::default(), TICKER);
+    let err = rejected_with(KIND, &ConnState::default(), TICKER);
     assert!(err.to_string().contains("unbound channel 232949"), "{err}");
     // Another channel's binding does not help.
     let mut other = ConnState::default();
     other.channels.insert(17470, "tBTCUSD".into());
-    rejected_with(&other, TICKER);
+    rejected_with(KIND, &other, TICKER);
     // Through the framework: the ticker before its `subscribed` is an error, after it a quote.
     let (kinds, quotes, _) = run(&["tBFTUSD"], &[TICKER, SUBSCRIBED, TICKER]);
     assert!(kinds[0].is_err(), "{kinds:?}");
@@ -225,29 +163,33 @@ fn a_data_frame_of_an_unbound_channel_is_refused_never_guessed() {
 
 #[test]
 fn heartbeats_with_and_without_sequence_numbers() {
-    no_quote(HEARTBEAT, FrameKind::Heartbeat);
-    no_quote(r#"[17470,"hb"]"#, FrameKind::Heartbeat);
+    no_quote(KIND, HEARTBEAT, FrameKind::Heartbeat);
+    no_quote(KIND, r#"[17470,"hb"]"#, FrameKind::Heartbeat);
     // Other channel strings (book checksums) are control traffic.
-    no_quote(r#"[17470,"cs",-1173376054]"#, FrameKind::Control);
+    no_quote(KIND, r#"[17470,"cs",-1173376054]"#, FrameKind::Control);
 }
 
 #[test]
 fn info_events_follow_their_codes() {
-    no_quote(INFO, FrameKind::Control);
+    no_quote(KIND, INFO, FrameKind::Control);
     // Written from the documented shape {"event":"info","code":CODE,"msg":MSG} (ws-general).
     no_quote(
+        KIND,
         r#"{"event":"info","code":20051,"msg":"Stop/Restart Websocket Server (please reconnect)"}"#,
         FrameKind::Reconnect,
     );
     no_quote(
+        KIND,
         r#"{"event":"info","code":20060,"msg":"Entering in Maintenance mode"}"#,
         FrameKind::Control,
     );
     no_quote(
+        KIND,
         r#"{"event":"info","code":20061,"msg":"Maintenance ended"}"#,
         FrameKind::Reconnect,
     );
     no_quote(
+        KIND,
         r#"{"event":"info","version":2,"platform":{"status":0}}"#,
         FrameKind::Control,
     );
@@ -257,14 +199,17 @@ fn info_events_follow_their_codes() {
 fn error_events_are_venue_errors_with_their_code() {
     // Documented shape {"event":"error","msg":ERROR_MSG,"code":ERROR_CODE}.
     no_quote(
+        KIND,
         r#"{"event":"error","msg":"Unknown channel","code":10302}"#,
         FrameKind::VenueError("Unknown channel (10302)".into()),
     );
     no_quote(
+        KIND,
         r#"{"event":"error","msg":"subscribe: dup","code":10301,"channel":"ticker","symbol":"tBTCUSD","pair":"BTCUSD"}"#,
         FrameKind::VenueError("subscribe: dup (10301)".into()),
     );
     no_quote(
+        KIND,
         r#"{"event":"error"}"#,
         FrameKind::VenueError("error (no code)".into()),
     );
@@ -278,20 +223,22 @@ fn other_events_are_control_traffic() {
         r#"{"event":"unsubscribed","status":"OK","chanId":232949}"#,
         CONF_SENT,
     ] {
-        no_quote(frame, FrameKind::Control);
+        no_quote(KIND, frame, FrameKind::Control);
     }
 }
 
 #[test]
 fn the_connector_subscribes_as_the_recorded_client_did() {
-    let sent = bitfinex().subscribe_messages(&["tBFTUSD"]);
+    let sent = venue(KIND).subscribe_messages(&["tBFTUSD"]);
     assert_eq!(sent, vec![SUBSCRIBE_SENT.trim_end().to_owned()]);
     assert_eq!(
-        bitfinex().subscribe_messages(&["tBTCUSD", "tETHUSD"]).len(),
+        venue(KIND)
+            .subscribe_messages(&["tBTCUSD", "tETHUSD"])
+            .len(),
         2
     );
     assert_eq!(
-        bitfinex().default_ws_url(),
+        venue(KIND).default_ws_url(),
         "wss://api-pub.bitfinex.com/ws/2"
     );
 }
@@ -306,7 +253,7 @@ fn numbers_never_pass_through_f64() {
         .replace("0.068965,", "64000.123456789012345678,")
         .replace("0.0774,", "1.2e-05,")
         .replace("101459.39453471", "0.1000000000000000055511151231");
-    let (_, q) = parse_with(&bound(), &frame);
+    let (_, q) = parse_with(KIND, &bound(), &frame);
     assert_dec("bid", q[0].bid, "64000.123456789012345678");
     assert_eq!(q[0].ask, Some(Decimal::from_str("0.000012").unwrap()));
     assert_dec(
@@ -315,29 +262,34 @@ fn numbers_never_pass_through_f64() {
         "0.1000000000000000055511151231",
     );
     // Trailing zeros are the venue's and are kept.
-    let (_, q) = parse_with(&bound(), &TICKER.replace("0.076989", "0.0769890"));
+    let (_, q) = parse_with(KIND, &bound(), &TICKER.replace("0.076989", "0.0769890"));
     assert_dec("last", q[0].last, "0.0769890");
 }
 
 #[test]
 fn decimal_strings_nulls_and_appended_fields() {
     // With the conf flag DEC_S Bitfinex sends numbers as strings; they read the same.
-    let (_, q) = parse_with(&bound(), &TICKER.replace("0.068965,", "\"0.068965\","));
+    let (_, q) = parse_with(
+        KIND,
+        &bound(),
+        &TICKER.replace("0.068965,", "\"0.068965\","),
+    );
     assert_dec("bid", q[0].bid, "0.068965");
-    let (_, q) = parse_with(&bound(), &TICKER.replace("0.068965,", "null,"));
+    let (_, q) = parse_with(KIND, &bound(), &TICKER.replace("0.068965,", "null,"));
     assert_eq!(q[0].bid, None);
     // "New fields may be appended at the end of a message": after LOW, and after the sequence.
     let (r, q) = parse_with(
+        KIND,
         &bound(),
         &TICKER.replace("0.068961]", "0.068961,7,\"x\",[1]]"),
     );
     assert_eq!(r, Ok(FrameKind::Data));
     assert_dec("bid", q[0].bid, "0.068965");
-    let (r, q) = parse_with(&bound(), &TICKER.replace(",1]", ",1,1618700000000]"));
+    let (r, q) = parse_with(KIND, &bound(), &TICKER.replace(",1]", ",1,1618700000000]"));
     assert_eq!(r, Ok(FrameKind::Data));
     assert_eq!(q[0].sequence, Some(1));
     // Without SEQ_ALL there is no sequence.
-    let (_, q) = parse_with(&bound(), &TICKER.replace("],1]", "]]"));
+    let (_, q) = parse_with(KIND, &bound(), &TICKER.replace("],1]", "]]"));
     assert_eq!(q[0].sequence, None);
 }
 
@@ -347,12 +299,12 @@ fn decimal_strings_nulls_and_appended_fields() {
 #[test]
 fn malformed_frames_are_errors_never_panics() {
     for g in GARBAGE {
-        rejected(g);
+        rejected_with(KIND, &bound(), g);
     }
     for frame in [TICKER, SUBSCRIBED, HEARTBEAT, INFO] {
         let frame = frame.trim_end();
         for cut in 0..frame.len() {
-            rejected(&frame[..cut]);
+            rejected_with(KIND, &bound(), &frame[..cut]);
         }
     }
     for bad in [
@@ -370,9 +322,9 @@ fn malformed_frames_are_errors_never_panics() {
         r#"{"chanId":5}"#,
         r#"{"event":5}"#,
     ] {
-        rejected(bad);
+        rejected_with(KIND, &bound(), bad);
     }
-    let err = rejected(&TICKER.replace("0.0774", "0.O774"));
+    let err = rejected_with(KIND, &bound(), &TICKER.replace("0.0774", "0.O774"));
     assert!(err.to_string().contains("232949"), "{err}");
 }
 
@@ -381,7 +333,7 @@ fn malformed_frames_are_errors_never_panics() {
 
 #[test]
 fn split_symbol_strips_t_and_splits_on_the_colon_or_stays_joined() {
-    let b = bitfinex();
+    let b = venue(KIND);
     for (sym, joined) in [
         ("tBTCUSD", "BTCUSD"),
         ("tETHUST", "ETHUST"),
@@ -430,7 +382,7 @@ fn split_symbol_strips_t_and_splits_on_the_colon_or_stays_joined() {
 
 #[test]
 fn bitfinex_asset_codes_are_declared_as_aliases() {
-    let aliases = bitfinex().asset_aliases();
+    let aliases = venue(KIND).asset_aliases();
     for pair in [("UST", "USDT"), ("UDC", "USDC")] {
         assert!(aliases.contains(&pair), "{pair:?} in {aliases:?}");
     }
@@ -441,7 +393,7 @@ fn bitfinex_asset_codes_are_declared_as_aliases() {
 
 #[test]
 fn sim_frames_parse_through_the_framework() {
-    let venue = bitfinex();
+    let venue = venue(KIND);
     let symbols = venue.sample_symbols();
     let now = Ts::from_micros(1_767_225_600_123_456);
     let mut session = SimSession {
@@ -490,7 +442,7 @@ fn sim_frames_parse_through_the_framework() {
     }
     // The client's ping is answered with a pong.
     let pong = BitfinexSim.on_text(r#"{"event":"ping","cid":7}"#, &mut session);
-    assert_eq!(parse(&pong[0]).0, Ok(FrameKind::Control));
+    assert_eq!(parse(KIND, &pong[0]).0, Ok(FrameKind::Control));
     assert!(pong[0].contains("\"cid\":7"), "{pong:?}");
     // Refusals are error events the parser reports.
     for req in [
@@ -503,7 +455,7 @@ fn sim_frames_parse_through_the_framework() {
         let replies = BitfinexSim.on_text(req, &mut session);
         assert_eq!(replies.len(), 1, "{req}");
         assert!(
-            matches!(parse(&replies[0]).0, Ok(FrameKind::VenueError(_))),
+            matches!(parse(KIND, &replies[0]).0, Ok(FrameKind::VenueError(_))),
             "{req} -> {}",
             replies[0]
         );

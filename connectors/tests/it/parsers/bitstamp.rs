@@ -7,19 +7,15 @@
 //! either edits of a fixture (one value changed, said so) or control frames in the shape the
 //! docs give, marked "docs shape".
 
-use connectors::registry;
+use crate::support::parsers::{assert_dec, no_quote, one_quote, parse, rejected, venue, GARBAGE};
 use connectors::sim::{PriceModel, SimProtocol, SimSession};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
 use connectors::venues::bitstamp::sim::BitstampSim;
 use connectors::venues::bitstamp::Bitstamp;
-use connectors::{
-    FrameKind, Merge, ParseError, ParsedQuote, PingPolicy, StreamingVenue, SymbolSpec,
-};
-use rust_decimal::Decimal;
+use connectors::{FrameKind, Merge, ParseError, PingPolicy, StreamingVenue, SymbolSpec};
 use schemas::{Market, Ts};
 use std::borrow::Cow;
-use std::str::FromStr;
 
 const KIND: &str = "bitstamp";
 
@@ -34,83 +30,11 @@ const SUBSCRIBE_SENT: &str =
     include_str!("../../fixtures/bitstamp/ws_subscribe_request_cryptofeed_sent.json");
 
 // ---------------------------------------------------------------------------------------------
-// helpers
-
-fn venue() -> &'static dyn StreamingVenue {
-    registry::streaming(KIND).unwrap_or_else(|| panic!("{KIND} is not in the registry"))
-}
-
-fn parse(frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = venue().parse(frame, &Default::default(), &mut |q| {
-        quotes.push(q.into_owned())
-    });
-    (result, quotes)
-}
-
-fn one_quote(frame: &str) -> ParsedQuote<'static> {
-    let (result, mut quotes) = parse(frame);
-    assert_eq!(result, Ok(FrameKind::Data), "{frame}");
-    assert_eq!(quotes.len(), 1, "one quote expected from {frame}");
-    quotes.pop().unwrap()
-}
-
-fn no_quote(frame: &str, expected: FrameKind) {
-    let (result, quotes) = parse(frame);
-    assert_eq!(result, Ok(expected), "{frame}");
-    assert!(
-        quotes.is_empty(),
-        "no quote expected from {frame}, got {quotes:?}"
-    );
-}
-
-fn rejected(frame: &str) -> ParseError {
-    let (result, quotes) = parse(frame);
-    assert!(
-        quotes.is_empty(),
-        "quote emitted from bad frame {frame:?}: {quotes:?}"
-    );
-    let err = match result {
-        Err(e) => e,
-        Ok(k) => panic!("bad frame {frame:?} accepted as {k:?}"),
-    };
-    assert_eq!(err.venue(), KIND, "{err}");
-    assert!(
-        err.to_string().starts_with(KIND),
-        "error does not name the venue: {err}"
-    );
-    err
-}
-
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
-}
-
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"ticker\"",
-    "{\"garbage\": [1, 2,",
-];
-
-// ---------------------------------------------------------------------------------------------
 // quotes
 
 #[test]
 fn order_book_top_is_exact() {
-    let q = one_quote(ORDER_BOOK);
+    let q = one_quote(KIND, ORDER_BOOK);
     assert_eq!(
         q.symbol, "BTCUSD",
         "the channel's pair, upper-cased as configured"
@@ -146,7 +70,7 @@ fn order_book_quote_is_attributed_to_the_configured_symbol() {
         connector: 0,
     };
     let k = frame_to_quotes(
-        venue(),
+        venue(KIND),
         ORDER_BOOK,
         meta,
         &table,
@@ -167,16 +91,16 @@ fn empty_and_crossed_books() {
     let bids_start = ORDER_BOOK.find("\"bids\":[").unwrap() + "\"bids\":[".len();
     let bids_end = ORDER_BOOK.find("],\"asks\"").unwrap();
     let no_bids = format!("{}{}", &ORDER_BOOK[..bids_start], &ORDER_BOOK[bids_end..]);
-    let q = one_quote(&no_bids);
+    let q = one_quote(KIND, &no_bids);
     assert_eq!((q.bid, q.bid_size), (None, None));
     assert_dec("ask", q.ask, "19141.75");
     let asks_start = no_bids.find("\"asks\":[").unwrap() + "\"asks\":[".len();
     let asks_end = no_bids.find("]},\"channel\"").unwrap();
     let empty = format!("{}{}", &no_bids[..asks_start], &no_bids[asks_end..]);
     assert!(empty.contains(r#""bids":[],"asks":[]}"#), "{empty}");
-    no_quote(&empty, FrameKind::Control);
+    no_quote(KIND, &empty, FrameKind::Control);
     let crossed = ORDER_BOOK.replacen("\"19133.97\"", "\"19150.00\"", 1);
-    let q = one_quote(&crossed);
+    let q = one_quote(KIND, &crossed);
     assert!(q.bid > q.ask);
 }
 
@@ -185,7 +109,7 @@ fn empty_and_crossed_books() {
 fn long_pairs_are_still_upper_cased() {
     let long = "abcdefghijklmnopqrstuvwxyz0123456789usd";
     let frame = ORDER_BOOK.replace("order_book_btcusd", &format!("order_book_{long}"));
-    let q = one_quote(&frame);
+    let q = one_quote(KIND, &frame);
     assert_eq!(q.symbol, long.to_ascii_uppercase());
 }
 
@@ -195,33 +119,39 @@ fn long_pairs_are_still_upper_cased() {
 #[test]
 fn control_frames() {
     // Live captures: the subscribe ack, a diff book (`data` on another channel) and a trade.
-    no_quote(SUBSCRIBED, FrameKind::Control);
-    no_quote(DIFF_BOOK, FrameKind::Control);
-    no_quote(TRADE, FrameKind::Control);
+    no_quote(KIND, SUBSCRIBED, FrameKind::Control);
+    no_quote(KIND, DIFF_BOOK, FrameKind::Control);
+    no_quote(KIND, TRADE, FrameKind::Control);
     // Docs shape: the heartbeat reply, maintenance notice and error frames.
     no_quote(
+        KIND,
         r#"{"event": "bts:heartbeat", "channel": "", "data": {"status": "success"}}"#,
         FrameKind::Heartbeat,
     );
     no_quote(
+        KIND,
         r#"{"event": "bts:request_reconnect", "channel": "", "data": ""}"#,
         FrameKind::Reconnect,
     );
     no_quote(
+        KIND,
         r#"{"event": "bts:request_reconnect", "channel": "", "data": null}"#,
         FrameKind::Reconnect,
     );
     no_quote(
+        KIND,
         r#"{"event": "bts:error", "channel": "", "data": {"code": null, "message": "Incorrect JSON format."}}"#,
         FrameKind::VenueError("Incorrect JSON format.".into()),
     );
     no_quote(
+        KIND,
         r#"{"event": "bts:error", "channel": "", "data": {"code": 4009, "message": "Invalid channel provided."}}"#,
         FrameKind::VenueError("Invalid channel provided.".into()),
     );
-    let (result, _) = parse(r#"{"event":"bts:error","channel":"","data":""}"#);
+    let (result, _) = parse(KIND, r#"{"event":"bts:error","channel":"","data":""}"#);
     assert!(matches!(result, Ok(FrameKind::VenueError(e)) if e.contains("bts:error")));
     no_quote(
+        KIND,
         r#"{"event":"bts:unsubscription_succeeded","channel":"order_book_btcusd","data":{}}"#,
         FrameKind::Control,
     );
@@ -253,14 +183,17 @@ fn subscribe_frame_matches_the_live_client() {
 #[test]
 fn malformed_frames_are_errors_never_panics() {
     for g in GARBAGE {
-        rejected(g);
+        rejected(KIND, g);
     }
-    assert!(matches!(rejected("{}"), ParseError::Unknown { .. }));
+    assert!(matches!(rejected(KIND, "{}"), ParseError::Unknown { .. }));
     let frame = ORDER_BOOK.trim_end();
     for cut in 0..frame.len() {
-        rejected(&frame[..cut]);
+        rejected(KIND, &frame[..cut]);
     }
-    let err = rejected(&ORDER_BOOK.replacen("\"19133.97\"", "\"19I33.97\"", 1));
+    let err = rejected(
+        KIND,
+        &ORDER_BOOK.replacen("\"19133.97\"", "\"19I33.97\"", 1),
+    );
     assert!(err.to_string().contains("19I33.97"), "{err}");
     for (from, to) in [
         // A JSON number where Bitstamp sends a decimal string is refused, never read as f64.
@@ -279,13 +212,19 @@ fn malformed_frames_are_errors_never_panics() {
     ] {
         let bad = ORDER_BOOK.replacen(from, to, 1);
         assert_ne!(bad, ORDER_BOOK, "{from}");
-        rejected(&bad);
+        rejected(KIND, &bad);
     }
-    rejected(r#"{"data":"","channel":"order_book_btcusd","event":"data"}"#);
-    rejected(r#"{"data":[1],"channel":"order_book_btcusd","event":"data"}"#);
+    rejected(
+        KIND,
+        r#"{"data":"","channel":"order_book_btcusd","event":"data"}"#,
+    );
+    rejected(
+        KIND,
+        r#"{"data":[1],"channel":"order_book_btcusd","event":"data"}"#,
+    );
     // A frame without an event is no Bitstamp message.
     assert!(matches!(
-        rejected(r#"{"data":{},"channel":"order_book_btcusd"}"#),
+        rejected(KIND, r#"{"data":{},"channel":"order_book_btcusd"}"#),
         ParseError::Unknown { .. }
     ));
 }
@@ -294,7 +233,7 @@ fn malformed_frames_are_errors_never_panics() {
 #[test]
 fn quote_symbols_are_not_allocated() {
     let mut borrowed = Vec::new();
-    let r = venue().parse(ORDER_BOOK, &Default::default(), &mut |q| {
+    let r = venue(KIND).parse(ORDER_BOOK, &Default::default(), &mut |q| {
         borrowed.push(matches!(q.symbol, Cow::Borrowed(_)))
     });
     assert_eq!(r, Ok(FrameKind::Data));
@@ -346,7 +285,7 @@ fn sim_speaks_what_the_parser_reads() {
     for msg in v.subscribe_messages(symbols) {
         let replies = BitstampSim.on_text(&msg, &mut s);
         assert_eq!(replies.len(), 1);
-        no_quote(&replies[0], FrameKind::Control);
+        no_quote(KIND, &replies[0], FrameKind::Control);
     }
     assert_eq!(s.symbols, symbols);
     let PingPolicy::Text(_, ping) = v.ping_policy() else {
@@ -354,7 +293,7 @@ fn sim_speaks_what_the_parser_reads() {
     };
     let replies = BitstampSim.on_text(&ping(1), &mut s);
     assert_eq!(replies.len(), 1);
-    no_quote(&replies[0], FrameKind::Heartbeat);
+    no_quote(KIND, &replies[0], FrameKind::Heartbeat);
     assert!(
         BitstampSim.heartbeat(&mut s).is_none(),
         "the server sends no heartbeats of its own"
@@ -362,7 +301,7 @@ fn sim_speaks_what_the_parser_reads() {
     for &symbol in symbols {
         let q = PriceModel.quote_for(&v, symbol, s.now, 0).unwrap();
         let frame = BitstampSim.ticker(symbol, &q, &mut s);
-        let p = one_quote(&frame);
+        let p = one_quote(KIND, &frame);
         assert_eq!(p.symbol, symbol);
         assert_eq!((p.bid, p.ask), (Some(q.bid), Some(q.ask)), "{frame}");
         assert_eq!(
@@ -382,7 +321,7 @@ fn sim_speaks_what_the_parser_reads() {
         let replies = BitstampSim.on_text(bad, &mut s);
         assert_eq!(replies.len(), 1, "{bad}");
         assert!(
-            matches!(parse(&replies[0]).0, Ok(FrameKind::VenueError(_))),
+            matches!(parse(KIND, &replies[0]).0, Ok(FrameKind::VenueError(_))),
             "{bad}: {replies:?}"
         );
     }
@@ -390,6 +329,6 @@ fn sim_speaks_what_the_parser_reads() {
         r#"{"event":"bts:unsubscribe","data":{"channel":"order_book_ethusd"}}"#,
         &mut s,
     );
-    no_quote(&replies[0], FrameKind::Control);
+    no_quote(KIND, &replies[0], FrameKind::Control);
     assert_eq!(s.symbols, ["BTCUSD"]);
 }

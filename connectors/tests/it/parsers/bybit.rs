@@ -7,18 +7,19 @@
 //! are inline, say so, and are either one-value edits of a fixture or built by a rule of the
 //! docs that the comment quotes.
 
-use connectors::registry;
+use crate::support::parsers::{
+    assert_dec, no_quote, one_quote, rejected, truncations_are_rejected, venue, venue_error,
+    GARBAGE,
+};
 use connectors::sim::{PriceModel, SimProtocol, SimQuote, SimSession};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
 use connectors::venues::bybit::sim::BybitSim;
 use connectors::venues::bybit::{self, Category};
-use connectors::{FrameKind, Merge, ParseError, ParsedQuote, PingPolicy, StreamingVenue};
+use connectors::{FrameKind, Merge, ParseError, PingPolicy, StreamingVenue};
 use connectors::{QuoteObs, SymbolSpec};
-use rust_decimal::Decimal;
 use schemas::{Market, Ts};
 use std::borrow::Cow;
-use std::str::FromStr;
 
 const SPOT: &str = "bybit_spot";
 const LINEAR: &str = "bybit_linear";
@@ -43,89 +44,7 @@ const BOOK_SNAPSHOT: &str = r#"{"topic":"orderbook.1.BTCUSDT","type":"snapshot",
 const BOOK_DELTA: &str = r#"{"topic":"orderbook.1.BTCUSDT","type":"delta","ts":1672304485012,"data":{"s":"BTCUSDT","b":[["16493.50","0"],["16494.00","0.100"]],"a":[],"u":18521289,"seq":7961638731}}"#;
 
 // ---------------------------------------------------------------------------------------------
-// helpers
-
-fn venue(kind: &str) -> &'static dyn StreamingVenue {
-    registry::streaming(kind).unwrap_or_else(|| panic!("{kind} is not in the registry"))
-}
-
-fn parse(kind: &str, frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = venue(kind).parse(frame, &Default::default(), &mut |q| {
-        quotes.push(q.into_owned())
-    });
-    (result, quotes)
-}
-
-#[track_caller]
-fn one_quote(kind: &str, frame: &str) -> ParsedQuote<'static> {
-    let (result, mut quotes) = parse(kind, frame);
-    assert_eq!(result, Ok(FrameKind::Data), "{kind}: {frame}");
-    assert_eq!(quotes.len(), 1, "{kind}: one quote expected from {frame}");
-    quotes.pop().unwrap()
-}
-
-#[track_caller]
-fn no_quote(kind: &str, frame: &str, expected: FrameKind) {
-    let (result, quotes) = parse(kind, frame);
-    assert_eq!(result, Ok(expected), "{kind}: {frame}");
-    assert!(quotes.is_empty(), "{kind}: quote from {frame}: {quotes:?}");
-}
-
-#[track_caller]
-fn venue_error(kind: &str, frame: &str) -> String {
-    let (result, quotes) = parse(kind, frame);
-    assert!(quotes.is_empty());
-    match result {
-        Ok(FrameKind::VenueError(e)) => e,
-        other => panic!("{kind}: {frame} -> {other:?}, expected a venue error"),
-    }
-}
-
-#[track_caller]
-fn rejected(kind: &str, frame: &str) -> ParseError {
-    let (result, quotes) = parse(kind, frame);
-    assert!(quotes.is_empty(), "{kind}: quote from bad frame {frame:?}");
-    let err = match result {
-        Err(e) => e,
-        Ok(k) => panic!("{kind}: bad frame {frame:?} accepted as {k:?}"),
-    };
-    assert_eq!(err.venue(), kind, "{err}");
-    assert!(err.to_string().starts_with(kind), "{err}");
-    err
-}
-
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
-}
-
-fn truncations_are_rejected(kind: &str, frame: &str) {
-    let frame = frame.trim_end();
-    for cut in 0..frame.len() {
-        if frame.is_char_boundary(cut) {
-            rejected(kind, &frame[..cut]);
-        }
-    }
-}
-
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"tickers.BTCUSDT\"",
-    "{\"garbage\": [1, 2,", // what the simulators send for `send_garbage`
-];
+// helpers (the shared ones are in `support::parsers`)
 
 /// Runs frames through the framework's `frame_to_quotes` on one connection, as the live loop
 /// does, for the given symbols.

@@ -6,13 +6,16 @@
 //! Decimals are checked by value AND by `to_string()`, so a lost trailing zero or a float round
 //! trip shows up. Frames that are not fixtures are labelled "constructed" where they appear.
 
+use crate::support::parsers::{
+    assert_dec, no_quote, one_quote, parse, rejected, replay_server_frames,
+    truncations_are_rejected, venue, venue_error, GARBAGE,
+};
 use connectors::outbox::{self, Outbox};
-use connectors::registry;
 use connectors::sim::{PriceModel, SimOptions, SimProtocol, SimSession};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::{run_streaming, Backoff, ConnectorStats, StreamingConnector};
 use connectors::venues::deribit::sim::DeribitSim;
-use connectors::{FrameKind, Observation, ParseError, ParsedQuote, StreamingVenue, SymbolSpec};
+use connectors::{FrameKind, Observation, ParseError, SymbolSpec};
 use futures_util::{SinkExt, StreamExt};
 use rust_decimal::Decimal;
 use schemas::{Market, Ts};
@@ -23,107 +26,6 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 const KIND: &str = "deribit";
-
-// ---------------------------------------------------------------------------------------------
-// helpers (as in parsers.rs)
-
-fn venue() -> &'static dyn StreamingVenue {
-    registry::streaming(KIND).expect("deribit is not in the registry")
-}
-
-fn parse(frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = venue().parse(frame, &Default::default(), &mut |q| {
-        quotes.push(q.into_owned())
-    });
-    (result, quotes)
-}
-
-#[track_caller]
-fn one_quote(frame: &str) -> ParsedQuote<'static> {
-    let (result, mut quotes) = parse(frame);
-    assert_eq!(result, Ok(FrameKind::Data), "{frame}");
-    assert_eq!(quotes.len(), 1, "one quote expected from {frame}");
-    quotes.pop().unwrap()
-}
-
-#[track_caller]
-fn no_quote(frame: &str, expected: FrameKind) {
-    let (result, quotes) = parse(frame);
-    assert_eq!(result, Ok(expected), "{frame}");
-    assert!(
-        quotes.is_empty(),
-        "no quote expected from {frame}: {quotes:?}"
-    );
-}
-
-#[track_caller]
-fn rejected(frame: &str) -> ParseError {
-    let (result, quotes) = parse(frame);
-    assert!(
-        quotes.is_empty(),
-        "quote from bad frame {frame:?}: {quotes:?}"
-    );
-    let err = match result {
-        Err(e) => e,
-        Ok(k) => panic!("bad frame {frame:?} accepted as {k:?}"),
-    };
-    assert_eq!(err.venue(), KIND, "{err}");
-    assert!(err.to_string().starts_with(KIND), "{err}");
-    err
-}
-
-#[track_caller]
-fn venue_error(frame: &str) -> String {
-    let (result, quotes) = parse(frame);
-    assert!(quotes.is_empty());
-    match result {
-        Ok(FrameKind::VenueError(e)) => e,
-        other => panic!("{frame}: expected a venue error, got {other:?}"),
-    }
-}
-
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
-}
-
-fn truncations_are_rejected(frame: &str) {
-    let frame = frame.trim_end();
-    for cut in 0..frame.len() {
-        if frame.is_char_boundary(cut) {
-            rejected(&frame[..cut]);
-        }
-    }
-}
-
-/// Server frames of a cryptofeed recording (`<recv_ts>: <frame>`); the client's own frames
-/// (`<url> <- <ts>: <frame>`) and the header line are skipped.
-fn replay_server_frames(text: &str) -> Vec<&str> {
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty() && !l.contains(" <- "))
-        .map(|l| l.split_once(": ").expect("a replay line").1)
-        .collect()
-}
-
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"ticker\"",
-    "{\"garbage\": [1, 2,", // what the simulators send for `send_garbage`
-];
 
 // ---------------------------------------------------------------------------------------------
 // fixtures
@@ -157,7 +59,7 @@ fn docs_ticker_frame() -> String {
 
 #[test]
 fn perpetual_ticker_is_exact() {
-    let q = one_quote(PERP);
+    let q = one_quote(KIND, PERP);
     assert_eq!(q.symbol, "BTC-PERPETUAL");
     assert_dec("bid", q.bid, "92283.5");
     assert_dec("ask", q.ask, "92284.0"); // JSON 92284.0: the ".0" is kept
@@ -178,33 +80,45 @@ fn perpetual_ticker_is_exact() {
 fn numbers_are_read_from_their_text() {
     // `interest_value` of the same frame: more digits than an f64 holds.
     assert!(PERP.contains("\"interest_value\": 0.0028213400122472977"));
-    let q = one_quote(&PERP.replace(
-        "\"mark_price\": 92281.78",
-        "\"mark_price\": 0.0028213400122472977",
-    ));
+    let q = one_quote(
+        KIND,
+        &PERP.replace(
+            "\"mark_price\": 92281.78",
+            "\"mark_price\": 0.0028213400122472977",
+        ),
+    );
     assert_dec("mark", q.mark, "0.0028213400122472977");
 
-    let q = one_quote(&PERP.replace(
-        "\"best_bid_amount\": 117660.0",
-        "\"best_bid_amount\": 1.2e-05",
-    ));
+    let q = one_quote(
+        KIND,
+        &PERP.replace(
+            "\"best_bid_amount\": 117660.0",
+            "\"best_bid_amount\": 1.2e-05",
+        ),
+    );
     assert_eq!(q.bid_size, Some(Decimal::from_str("0.000012").unwrap()));
     assert_dec("bid_size", q.bid_size, "0.000012");
 
-    let q = one_quote(&PERP.replace("\"index_price\": 92263.55", "\"index_price\": 9.226355E+4"));
+    let q = one_quote(
+        KIND,
+        &PERP.replace("\"index_price\": 92263.55", "\"index_price\": 9.226355E+4"),
+    );
     assert_eq!(q.index, Some(Decimal::from_str("92263.55").unwrap()));
 
-    let q = one_quote(&PERP.replace(
-        "\"best_ask_price\": 92284.0",
-        "\"best_ask_price\": 92284.123456789012345678",
-    ));
+    let q = one_quote(
+        KIND,
+        &PERP.replace(
+            "\"best_ask_price\": 92284.0",
+            "\"best_ask_price\": 92284.123456789012345678",
+        ),
+    );
     assert_dec("ask", q.ask, "92284.123456789012345678");
 }
 
 /// Integer JSON numbers (`36443`, `5000`) from the docs example stay integers.
 #[test]
 fn docs_ticker_data_is_exact() {
-    let q = one_quote(&docs_ticker_frame());
+    let q = one_quote(KIND, &docs_ticker_frame());
     assert_eq!(q.symbol, "BTC-PERPETUAL");
     assert_dec("bid", q.bid, "36442.5");
     assert_dec("ask", q.ask, "36443");
@@ -221,6 +135,7 @@ fn docs_ticker_data_is_exact() {
 #[test]
 fn null_fields_are_missing_not_zero() {
     let q = one_quote(
+        KIND,
         &PERP
             .replace("\"best_bid_price\": 92283.5", "\"best_bid_price\": null")
             .replace("\"volume\": 11897.27640428", "\"volume\": null"),
@@ -230,7 +145,7 @@ fn null_fields_are_missing_not_zero() {
     assert_dec("ask", q.ask, "92284.0");
     // A ticker without `stats` at all is still a quote.
     let frame = r#"{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.ETH-PERPETUAL.100ms","data":{"timestamp":1,"instrument_name":"ETH-PERPETUAL","best_bid_price":3000.05,"best_ask_price":3000.1}}}"#;
-    let q = one_quote(frame); // constructed
+    let q = one_quote(KIND, frame); // constructed
     assert_eq!((q.volume_24h, q.mark, q.index), (None, None, None));
 }
 
@@ -246,7 +161,7 @@ fn data_before_channel_still_parses() {
             1,
         );
     assert_ne!(frame, PERP);
-    let q = one_quote(&frame);
+    let q = one_quote(KIND, &frame);
     assert_eq!(q.symbol, "BTC-PERPETUAL");
     assert_dec("mark", q.mark, "92281.78");
 }
@@ -256,7 +171,7 @@ fn data_before_channel_still_parses() {
 #[test]
 fn linear_perpetual_and_future_tickers() {
     for name in ["BTC_USDC-PERPETUAL", "BTC-27DEC24", "BTC_USDC"] {
-        let q = one_quote(&PERP.replace("BTC-PERPETUAL", name));
+        let q = one_quote(KIND, &PERP.replace("BTC-PERPETUAL", name));
         assert_eq!(q.symbol, name);
         assert_dec("bid", q.bid, "92283.5");
     }
@@ -268,12 +183,17 @@ fn linear_perpetual_and_future_tickers() {
 fn option_tickers_are_not_quotes() {
     for frame in [OPTION_BTC, OPTION_ETH] {
         assert!(frame.contains("\"greeks\""));
-        no_quote(frame, FrameKind::Control);
+        no_quote(KIND, frame, FrameKind::Control);
     }
     // Whatever interval it came on.
-    no_quote(&OPTION_BTC.replace(".raw", ".100ms"), FrameKind::Control);
+    no_quote(
+        KIND,
+        &OPTION_BTC.replace(".raw", ".100ms"),
+        FrameKind::Control,
+    );
     // A combo (constructed name).
     no_quote(
+        KIND,
         &PERP.replace("BTC-PERPETUAL", "BTC-FS-27DEC24_PERP"),
         FrameKind::Control,
     );
@@ -287,7 +207,7 @@ fn live_replay_holds_no_quote_and_no_error() {
     assert_eq!(frames.len(), 58);
     let mut tickers = 0;
     for frame in frames {
-        let (result, quotes) = parse(frame);
+        let (result, quotes) = parse(KIND, frame);
         assert!(quotes.is_empty(), "{frame}: {quotes:?}");
         assert_eq!(result, Ok(FrameKind::Control), "{frame}");
         tickers += usize::from(frame.contains("\"channel\":\"ticker."));
@@ -309,7 +229,7 @@ fn replies_and_other_channels_are_control() {
         include_str!("../../fixtures/deribit/ws_private_user_portfolio_nautilus.json"),
         include_str!("../../fixtures/deribit/rest_private_get_account_summaries_nautilus.json"),
     ] {
-        no_quote(frame, FrameKind::Control);
+        no_quote(KIND, frame, FrameKind::Control);
     }
     // Constructed, in the documented shapes: set_heartbeat's "ok", public/test's version, a
     // trades notification (its data is an array), a book notification, the incremental ticker
@@ -320,19 +240,19 @@ fn replies_and_other_channels_are_control() {
         r#"{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC-PERPETUAL.100ms","data":[{"trade_seq":1,"price":92283.5,"instrument_name":"BTC-PERPETUAL"}]}}"#,
         r#"{"jsonrpc":"2.0","method":"subscription","params":{"channel":"book.BTC-PERPETUAL.100ms","data":{"type":"change","timestamp":1,"instrument_name":"BTC-PERPETUAL","change_id":5,"bids":[["new",92283.5,10.0]],"asks":[]}}}"#,
     ] {
-        no_quote(frame, FrameKind::Control);
+        no_quote(KIND, frame, FrameKind::Control);
     }
     let incremental = docs_ticker_frame().replace(
         "\"ticker.BTC-PERPETUAL.100ms\"",
         "\"incremental_ticker.BTC-PERPETUAL\"",
     );
-    no_quote(&incremental, FrameKind::Control);
+    no_quote(KIND, &incremental, FrameKind::Control);
 }
 
 /// `test_request` must be answered with a `public/test` request, which the transport sends.
 #[test]
 fn test_request_is_answered_with_public_test() {
-    let (result, quotes) = parse(TEST_REQUEST);
+    let (result, quotes) = parse(KIND, TEST_REQUEST);
     assert!(quotes.is_empty());
     let Ok(FrameKind::Respond(reply)) = result else {
         panic!("expected a reply, got {result:?}");
@@ -344,6 +264,7 @@ fn test_request_is_answered_with_public_test() {
     assert!(v["params"].is_object(), "{reply}");
     // Constructed: the other heartbeat type proves the socket, nothing more.
     no_quote(
+        KIND,
         r#"{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"heartbeat"}}"#,
         FrameKind::Heartbeat,
     );
@@ -354,11 +275,13 @@ fn errors_are_venue_errors_naming_the_request() {
     // The real error quoted in tmatic-trading/crypto-platform#402 (a Python dict there,
     // rewritten as JSON here): it has no id.
     let e = venue_error(
+        KIND,
         r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"request entity too large"},"usIn":1735470238752669,"usOut":1735470238752706,"usDiff":37,"testnet":true}"#,
     );
     assert_eq!(e, "request: code -32600: request entity too large");
     // Constructed: a refused subscribe, with the id the connector gave it, and `data`.
     let e = venue_error(
+        KIND,
         r#"{"jsonrpc":"2.0","id":2,"error":{"message":"Invalid params","data":{"reason":"invalid channel","param":"channels"},"code":-32602},"testnet":false,"usIn":1,"usOut":2,"usDiff":1}"#,
     );
     assert!(
@@ -367,10 +290,12 @@ fn errors_are_venue_errors_naming_the_request() {
     );
     assert!(e.contains("invalid channel"), "{e}");
     let e = venue_error(
+        KIND,
         r#"{"jsonrpc":"2.0","id":1,"error":{"code":10028,"message":"too_many_requests"}}"#,
     );
     assert_eq!(e, "public/set_heartbeat: code 10028: too_many_requests");
     let e = venue_error(
+        KIND,
         r#"{"jsonrpc":"2.0","id":"x7","error":{"code":11050,"message":"bad_request"}}"#,
     );
     assert_eq!(e, "\"x7\": code 11050: bad_request");
@@ -379,61 +304,84 @@ fn errors_are_venue_errors_naming_the_request() {
 #[test]
 fn malformed_frames_are_errors_never_panics() {
     for g in GARBAGE {
-        rejected(g);
+        rejected(KIND, g);
     }
-    assert!(matches!(rejected("{}"), ParseError::Unknown { .. }));
+    assert!(matches!(rejected(KIND, "{}"), ParseError::Unknown { .. }));
     assert!(matches!(
-        rejected(r#"{"jsonrpc":"2.0"}"#),
+        rejected(KIND, r#"{"jsonrpc":"2.0"}"#),
         ParseError::Unknown { .. }
     ));
-    truncations_are_rejected(PERP);
-    truncations_are_rejected(TEST_REQUEST);
-    truncations_are_rejected(OPTION_BTC);
+    truncations_are_rejected(KIND, PERP);
+    truncations_are_rejected(KIND, TEST_REQUEST);
+    truncations_are_rejected(KIND, OPTION_BTC);
     // Bad numbers in a ticker.
-    let err = rejected(&PERP.replace(
-        "92283.5,\n      \"settlement",
-        "9228O.5,\n      \"settlement",
-    ));
+    let err = rejected(
+        KIND,
+        &PERP.replace(
+            "92283.5,\n      \"settlement",
+            "9228O.5,\n      \"settlement",
+        ),
+    );
     assert!(err.to_string().contains("deribit"), "{err}");
     for bad in ["\"abc\"", "true", "[0.1]", "{}", "\"1,5\"", "1.2.3", "NaN"] {
-        rejected(&PERP.replace(
-            "\"best_bid_price\": 92283.5",
-            &format!("\"best_bid_price\": {bad}"),
-        ));
+        rejected(
+            KIND,
+            &PERP.replace(
+                "\"best_bid_price\": 92283.5",
+                &format!("\"best_bid_price\": {bad}"),
+            ),
+        );
     }
     // What the code accepts beside numbers: a numeric string is read exactly.
-    let q = one_quote(&PERP.replace(
-        "\"best_bid_price\": 92283.5",
-        "\"best_bid_price\": \"92283.50\"",
-    ));
+    let q = one_quote(
+        KIND,
+        &PERP.replace(
+            "\"best_bid_price\": 92283.5",
+            "\"best_bid_price\": \"92283.50\"",
+        ),
+    );
     assert_dec("bid", q.bid, "92283.50");
     // A ticker without an instrument cannot be attributed; a bad timestamp is refused.
-    rejected(&PERP.replace("\"instrument_name\": \"BTC-PERPETUAL\",", ""));
-    rejected(&PERP.replace(
-        "\"instrument_name\": \"BTC-PERPETUAL\"",
-        "\"instrument_name\": 5",
-    ));
-    rejected(&PERP.replace("1765541474086", "\"2025-12-12\""));
-    rejected(&PERP.replace("1765541474086", "1.5"));
+    rejected(
+        KIND,
+        &PERP.replace("\"instrument_name\": \"BTC-PERPETUAL\",", ""),
+    );
+    rejected(
+        KIND,
+        &PERP.replace(
+            "\"instrument_name\": \"BTC-PERPETUAL\"",
+            "\"instrument_name\": 5",
+        ),
+    );
+    rejected(KIND, &PERP.replace("1765541474086", "\"2025-12-12\""));
+    rejected(KIND, &PERP.replace("1765541474086", "1.5"));
     // A ticker's data of the wrong type, a notification without its channel, params that are
     // not an object, a heartbeat of a type nobody documented.
     rejected(
+        KIND,
         r#"{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.BTC-PERPETUAL.100ms","data":[1]}}"#,
     );
     rejected(
+        KIND,
         r#"{"jsonrpc":"2.0","method":"subscription","params":{"data":{"instrument_name":"BTC-PERPETUAL"}}}"#,
     );
-    rejected(r#"{"jsonrpc":"2.0","method":"subscription","params":[1,2]}"#);
-    rejected(r#"{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"nope"}}"#);
-    rejected(r#"{"jsonrpc":"2.0","method":"heartbeat"}"#);
-    rejected(r#"{"jsonrpc":"2.0","error":"no"}"#);
+    rejected(
+        KIND,
+        r#"{"jsonrpc":"2.0","method":"subscription","params":[1,2]}"#,
+    );
+    rejected(
+        KIND,
+        r#"{"jsonrpc":"2.0","method":"heartbeat","params":{"type":"nope"}}"#,
+    );
+    rejected(KIND, r#"{"jsonrpc":"2.0","method":"heartbeat"}"#);
+    rejected(KIND, r#"{"jsonrpc":"2.0","error":"no"}"#);
 }
 
 /// House rule 11: the quote borrows its symbol from the frame.
 #[test]
 fn quote_symbol_borrows_from_the_frame() {
     let mut borrowed = Vec::new();
-    let r = venue().parse(PERP, &Default::default(), &mut |q| {
+    let r = venue(KIND).parse(PERP, &Default::default(), &mut |q| {
         borrowed.push(matches!(q.symbol, Cow::Borrowed(_)))
     });
     assert_eq!(r, Ok(FrameKind::Data));
@@ -444,7 +392,7 @@ fn quote_symbol_borrows_from_the_frame() {
 // symbols
 
 fn split(s: &str) -> SymbolSpec<'_> {
-    venue().split_symbol(s)
+    venue(KIND).split_symbol(s)
 }
 
 #[track_caller]
@@ -549,7 +497,7 @@ fn split_symbol_refuses_options_combos_and_junk() {
 #[test]
 fn sim_frames_parse() {
     let sim = DeribitSim::new(Duration::from_millis(200));
-    let v = venue();
+    let v = venue(KIND);
     let symbols = v.sample_symbols();
     assert_eq!(symbols, ["BTC-PERPETUAL", "ETH-PERPETUAL"]);
     let now = Ts::from_micros(1_767_225_600_123_456);
@@ -560,7 +508,7 @@ fn sim_frames_parse() {
     assert!(sim.on_connect("/ws/api/v2", &mut session).is_empty());
     for msg in v.subscribe_messages(symbols) {
         for reply in sim.on_text(&msg, &mut session) {
-            no_quote(&reply, FrameKind::Control);
+            no_quote(KIND, &reply, FrameKind::Control);
         }
     }
     assert_eq!(session.symbols, symbols);
@@ -569,22 +517,22 @@ fn sim_frames_parse() {
     let hb = sim
         .heartbeat(&mut session)
         .expect("heartbeats were asked for");
-    let (result, _) = parse(&hb);
+    let (result, _) = parse(KIND, &hb);
     let Ok(FrameKind::Respond(answer)) = result else {
         panic!("{hb}: {result:?}");
     };
     for reply in sim.on_text(&answer, &mut session) {
-        no_quote(&reply, FrameKind::Control);
+        no_quote(KIND, &reply, FrameKind::Control);
     }
     assert_eq!(session.awaiting_reply, None, "the answer was accepted");
     let hb = sim.heartbeat(&mut session).unwrap();
-    no_quote(&hb, FrameKind::Heartbeat);
+    no_quote(KIND, &hb, FrameKind::Heartbeat);
 
     for _ in 0..3 {
         for &symbol in symbols {
             let q = PriceModel.quote_for(v, symbol, now, 0).unwrap();
             let frame = sim.ticker(symbol, &q, &mut session);
-            let p = one_quote(&frame);
+            let p = one_quote(KIND, &frame);
             assert_eq!(p.symbol, symbol);
             assert_eq!(p.bid, Some(q.bid), "{frame}");
             assert_eq!(p.ask, Some(q.ask), "{frame}");
@@ -606,7 +554,7 @@ fn sim_frames_parse() {
         let replies = sim.on_text(bad, &mut session);
         assert_eq!(replies.len(), 1, "{bad}");
         assert!(
-            matches!(parse(&replies[0]).0, Ok(FrameKind::VenueError(_))),
+            matches!(parse(KIND, &replies[0]).0, Ok(FrameKind::VenueError(_))),
             "{bad} -> {}",
             replies[0]
         );
@@ -632,9 +580,9 @@ fn sim_options(heartbeat_ms: u64) -> SimOptions {
 /// so the sim, which closes on an unanswered one, keeps the one connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connector_answers_test_requests_and_keeps_its_connection() {
-    let sim = venue().start_sim(sim_options(100)).await.unwrap();
+    let sim = venue(KIND).start_sim(sim_options(100)).await.unwrap();
     let table = SymbolTable::new(
-        venue()
+        venue(KIND)
             .sample_symbols()
             .iter()
             .map(|s| InstrumentSpec {
@@ -643,7 +591,7 @@ async fn the_connector_answers_test_requests_and_keeps_its_connection() {
             })
             .collect(),
     );
-    let mut c = StreamingConnector::new("deribit-hb", 0, venue(), Some(&sim.ws_url), table);
+    let mut c = StreamingConnector::new("deribit-hb", 0, venue(KIND), Some(&sim.ws_url), table);
     c.backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(500));
     let stats = c.stats.clone();
     let (tx, mut rx) = outbox::channel(4096);
@@ -686,7 +634,7 @@ async fn the_connector_answers_test_requests_and_keeps_its_connection() {
 /// A client that never answers is cut off, as Deribit does: a test_request, then a close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sim_closes_a_connection_that_ignores_test_requests() {
-    let sim = venue().start_sim(sim_options(100)).await.unwrap();
+    let sim = venue(KIND).start_sim(sim_options(100)).await.unwrap();
     let (mut ws, _) = tokio_tungstenite::connect_async(sim.ws_url.as_str())
         .await
         .unwrap();

@@ -6,19 +6,18 @@
 //! a trade, heartbeats) and checks every quote against a book the test builds on its own from
 //! the same frames. Inline frames that are not fixtures say how they were made.
 
-use connectors::registry;
+use crate::support::parsers::{assert_dec, dec, parse, parse_with, rejected, venue, GARBAGE};
 use connectors::sim::{PriceModel, SimProtocol, SimSession};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::{frame_to_quotes, Connection, FrameMeta};
 use connectors::venues::gemini::sim::GeminiSim;
-use connectors::{
-    ConnState, FrameKind, Merge, ParseError, ParsedQuote, QuoteObs, StreamingVenue, SymbolSpec,
-};
+use connectors::{ConnState, FrameKind, Merge, ParseError, QuoteObs, SymbolSpec};
 use rust_decimal::Decimal;
 use schemas::{Market, Ts};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::str::FromStr;
+
+const KIND: &str = "gemini";
 
 const REPLAY: &str =
     include_str!("../../fixtures/gemini/replay_cryptofeed_GEMINI.ws.1.0.ALCXUSD.excerpt.txt");
@@ -30,73 +29,15 @@ const SUBSCRIBE_SENT: &str =
 const L2_DOCS: &str = include_str!("../../fixtures/gemini/ws_v2_l2_update_docs_example.json");
 const TRADE_DOCS: &str = include_str!("../../fixtures/gemini/ws_v2_trade_docs_example.json");
 
-/// The malformed inputs every venue must refuse without a panic.
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"ticker\"",
-    "{\"garbage\": [1, 2,",
-];
-
-fn gemini() -> &'static dyn StreamingVenue {
-    registry::streaming("gemini").expect("gemini is registered")
-}
-
-fn parse_with(
-    conn: &ConnState,
-    frame: &str,
-) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = gemini().parse(frame, conn, &mut |q| quotes.push(q.into_owned()));
-    (result, quotes)
-}
-
-fn parse(frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    parse_with(&ConnState::default(), frame)
-}
-
-#[track_caller]
-fn rejected(frame: &str) -> ParseError {
-    let (result, quotes) = parse(frame);
-    assert!(
-        quotes.is_empty(),
-        "quote from bad frame {frame:?}: {quotes:?}"
-    );
-    let err = result.expect_err(frame);
-    assert_eq!(err.venue(), "gemini");
-    assert!(err.to_string().starts_with("gemini"), "{err}");
-    err
-}
-
 /// A frame that names a book but cannot be read: a gap, no quote.
 #[track_caller]
 fn book_lost(conn: &ConnState, frame: &str) {
-    let (result, quotes) = parse_with(conn, frame);
+    let (result, quotes) = parse_with(KIND, conn, frame);
     assert!(quotes.is_empty(), "{frame}: {quotes:?}");
     assert!(
         matches!(&result, Ok(FrameKind::Gap(why)) if why.contains("the book must be rebuilt")),
         "{frame}: {result:?}"
     );
-}
-
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
-}
-
-fn dec(s: &str) -> Decimal {
-    Decimal::from_str(s).unwrap()
 }
 
 /// `(received_at, frame)` of the server frames of a cryptofeed recording: line 1 is
@@ -148,7 +89,7 @@ fn run(symbols: &[&str], frames: &[(Ts, &str)]) -> Run {
             connector: 0,
         };
         r.kinds.push(frame_to_quotes(
-            gemini(),
+            venue(KIND),
             f,
             meta,
             &table,
@@ -172,7 +113,7 @@ fn at(ms: i64) -> Ts {
 fn the_initial_book_of_the_live_capture_sets_the_top_exactly() {
     let frames = recorded(REPLAY);
     let (_, snapshot) = frames[0];
-    let (result, quotes) = parse(snapshot);
+    let (result, quotes) = parse(KIND, snapshot);
     let Ok(FrameKind::Book {
         symbol,
         snapshot: true,
@@ -203,7 +144,7 @@ fn the_initial_book_of_the_live_capture_sets_the_top_exactly() {
             "[\"buy\",\"35.55\",\"4\"],[\"buy\",\"302.75\",\"0.00001\"]",
         );
     assert_ne!(moved, snapshot);
-    assert_eq!(parse(&moved).1[0].bid, Some(dec("302.75")));
+    assert_eq!(parse(KIND, &moved).1[0].bid, Some(dec("302.75")));
 }
 
 /// Every quote of the replay equals the top of a book built here independently (a map per
@@ -320,7 +261,7 @@ fn the_live_capture_replays_to_the_exact_top_through_the_framework() {
 fn a_fresh_connection_starts_a_fresh_book() {
     let frames = recorded(REPLAY);
     let update = frames[1].1; // an update, but the first frame of this connection
-    let (result, quotes) = parse(update);
+    let (result, quotes) = parse(KIND, update);
     assert!(
         matches!(result, Ok(FrameKind::Book { snapshot: true, .. })),
         "{result:?}"
@@ -336,7 +277,7 @@ fn a_fresh_connection_starts_a_fresh_book() {
 #[test]
 fn the_docs_update_applies_to_a_book_and_alone_is_a_one_sided_book() {
     // Alone (first frame of a connection) it is the whole book: one ask, no bid.
-    let (result, quotes) = parse(L2_DOCS);
+    let (result, quotes) = parse(KIND, L2_DOCS);
     assert!(
         matches!(result, Ok(FrameKind::Book { snapshot: true, .. })),
         "{result:?}"
@@ -357,7 +298,7 @@ fn the_docs_update_applies_to_a_book_and_alone_is_a_one_sided_book() {
 
 #[test]
 fn trades_are_patches_with_last_and_exchange_time() {
-    let (result, quotes) = parse(TRADE_LIVE);
+    let (result, quotes) = parse(KIND, TRADE_LIVE);
     assert_eq!(result, Ok(FrameKind::Data));
     let q = &quotes[0];
     assert_eq!(q.symbol, "ANKRUSD");
@@ -368,7 +309,7 @@ fn trades_are_patches_with_last_and_exchange_time() {
         (q.bid, q.ask, q.bid_size, q.ask_size),
         (None, None, None, None)
     );
-    let (_, quotes) = parse(TRADE_DOCS);
+    let (_, quotes) = parse(KIND, TRADE_DOCS);
     assert_dec("last", quotes[0].last, "9004.21000000");
     assert_eq!(quotes[0].exchange_ts, Some(at(151_231_241)));
     // Before any book the patch stands alone (a last price and no top).
@@ -379,7 +320,7 @@ fn trades_are_patches_with_last_and_exchange_time() {
 
 #[test]
 fn control_frames_and_errors() {
-    let (result, quotes) = parse(HEARTBEAT_LIVE);
+    let (result, quotes) = parse(KIND, HEARTBEAT_LIVE);
     assert_eq!(result, Ok(FrameKind::Heartbeat));
     assert!(quotes.is_empty());
     for frame in [
@@ -389,13 +330,15 @@ fn control_frames_and_errors() {
         // The client's own subscribe, should it ever be echoed.
         SUBSCRIBE_SENT,
     ] {
-        let (result, quotes) = parse(frame);
+        let (result, quotes) = parse(KIND, frame);
         assert_eq!(result, Ok(FrameKind::Control), "{frame}");
         assert!(quotes.is_empty());
     }
     // Gemini's error envelope (from its REST API; v2 documents none).
-    let (result, quotes) =
-        parse(r#"{"result":"error","reason":"InvalidSymbol","message":"Unknown symbol NOPE"}"#);
+    let (result, quotes) = parse(
+        KIND,
+        r#"{"result":"error","reason":"InvalidSymbol","message":"Unknown symbol NOPE"}"#,
+    );
     assert!(quotes.is_empty());
     assert_eq!(
         result,
@@ -412,11 +355,11 @@ fn the_connector_subscribes_as_the_recorded_client_did() {
         "ALCXUSD",
     ];
     assert_eq!(
-        gemini().subscribe_messages(&symbols),
+        venue(KIND).subscribe_messages(&symbols),
         vec![SUBSCRIBE_SENT.trim_end().to_owned()]
     );
     assert_eq!(
-        gemini().default_ws_url(),
+        venue(KIND).default_ws_url(),
         "wss://api.gemini.com/v2/marketdata"
     );
 }
@@ -425,7 +368,7 @@ fn the_connector_subscribes_as_the_recorded_client_did() {
 fn quote_symbols_borrow_from_the_frame() {
     for frame in [L2_DOCS, TRADE_LIVE] {
         let mut borrowed = Vec::new();
-        gemini()
+        venue(KIND)
             .parse(frame, &ConnState::default(), &mut |q| {
                 borrowed.push(matches!(q.symbol, Cow::Borrowed(_)))
             })
@@ -440,19 +383,19 @@ fn quote_symbols_borrow_from_the_frame() {
 #[test]
 fn malformed_frames_are_errors_never_panics() {
     for g in GARBAGE {
-        rejected(g);
+        rejected(KIND, g);
     }
-    assert!(matches!(rejected("{}"), ParseError::Unknown { .. }));
+    assert!(matches!(rejected(KIND, "{}"), ParseError::Unknown { .. }));
     for frame in [TRADE_LIVE, HEARTBEAT_LIVE, L2_DOCS, recorded(REPLAY)[1].1] {
         let frame = frame.trim_end();
         for cut in 0..frame.len() {
-            rejected(&frame[..cut]);
+            rejected(KIND, &frame[..cut]);
         }
     }
     // The 11 kB initial book: every 7th cut.
     let snapshot = recorded(REPLAY)[0].1;
     for cut in (0..snapshot.len()).step_by(7) {
-        rejected(&snapshot[..cut]);
+        rejected(KIND, &snapshot[..cut]);
     }
     for bad in [
         r#"{"type":"l2_updates","changes":[["buy","1","1"]]}"#,
@@ -463,7 +406,7 @@ fn malformed_frames_are_errors_never_panics() {
         r#"{"type":"heartbeat","timestamp":"soon"}"#,
         r#"{"type":5}"#,
     ] {
-        rejected(bad);
+        rejected(KIND, bad);
     }
 }
 
@@ -508,7 +451,7 @@ fn run_more(r: &mut Run, frame: &str) -> Result<FrameKind, ParseError> {
         connector: 0,
     };
     frame_to_quotes(
-        gemini(),
+        venue(KIND),
         frame,
         meta,
         &table,
@@ -523,7 +466,7 @@ fn run_more(r: &mut Run, frame: &str) -> Result<FrameKind, ParseError> {
 
 #[test]
 fn split_symbol_keeps_joined_upper_case_spot_symbols() {
-    let g = gemini();
+    let g = venue(KIND);
     for s in ["BTCUSD", "ETHUSD", "ETHBTC", "BTCUSDT"] {
         assert_eq!(
             g.split_symbol(s),
@@ -548,7 +491,7 @@ fn split_symbol_keeps_joined_upper_case_spot_symbols() {
 
 #[test]
 fn sim_frames_parse_through_the_framework() {
-    let venue = gemini();
+    let venue = venue(KIND);
     let symbols = venue.sample_symbols();
     let now = Ts::from_micros(1_767_225_600_123_456);
     let mut session = SimSession {
@@ -629,7 +572,7 @@ fn sim_frames_parse_through_the_framework() {
         let replies = GeminiSim.on_text(req, &mut session);
         assert_eq!(replies.len(), 1, "{req}");
         assert!(
-            matches!(parse(&replies[0]).0, Ok(FrameKind::VenueError(_))),
+            matches!(parse(KIND, &replies[0]).0, Ok(FrameKind::VenueError(_))),
             "{req} -> {}",
             replies[0]
         );

@@ -7,16 +7,17 @@
 //! shows. Frames that are not fixture files are marked where they appear: either an edit of a
 //! real payload (one value swapped) or a frame constructed here, labelled as such.
 
-use connectors::registry;
+use crate::support::parsers::{
+    assert_dec, no_quote, one_quote, parse, rejected, replay_server_frames,
+    truncations_are_rejected, venue, GARBAGE,
+};
 use connectors::sim::{PriceModel, SimProtocol, SimSession};
 use connectors::venues::okx::sim::OkxSim;
 use connectors::venues::okx::Okx;
-use connectors::{FrameKind, ParseError, ParsedQuote, PingPolicy, Sequencing, StreamingVenue};
+use connectors::{FrameKind, ParseError, PingPolicy, Sequencing, StreamingVenue};
 use connectors::{Merge, SymbolSpec};
-use rust_decimal::Decimal;
 use schemas::{Market, Ts};
 use std::borrow::Cow;
-use std::str::FromStr;
 
 const KIND: &str = "okx";
 
@@ -29,74 +30,7 @@ const SUB_SENT: &str = include_str!("../../fixtures/okx/ws_subscribe_request_cry
 const REPLAY: &str = include_str!("../../fixtures/okx/replay_cryptofeed_OKX.ws.1.0.excerpt.txt");
 
 // ---------------------------------------------------------------------------------------------
-// helpers (as in tests/parsers.rs)
-
-fn venue() -> &'static dyn StreamingVenue {
-    registry::streaming(KIND).expect("okx is in the registry")
-}
-
-fn parse(frame: &str) -> (Result<FrameKind, ParseError>, Vec<ParsedQuote<'static>>) {
-    let mut quotes = Vec::new();
-    let result = venue().parse(frame, &Default::default(), &mut |q| {
-        quotes.push(q.into_owned())
-    });
-    (result, quotes)
-}
-
-#[track_caller]
-fn one_quote(frame: &str) -> ParsedQuote<'static> {
-    let (result, mut quotes) = parse(frame);
-    assert_eq!(result, Ok(FrameKind::Data), "{frame}");
-    assert_eq!(quotes.len(), 1, "one quote expected from {frame}");
-    quotes.pop().unwrap()
-}
-
-#[track_caller]
-fn no_quote(frame: &str, expected: FrameKind) {
-    let (result, quotes) = parse(frame);
-    assert_eq!(result, Ok(expected), "{frame}");
-    assert!(
-        quotes.is_empty(),
-        "no quote expected from {frame}: {quotes:?}"
-    );
-}
-
-#[track_caller]
-fn rejected(frame: &str) -> ParseError {
-    let (result, quotes) = parse(frame);
-    assert!(
-        quotes.is_empty(),
-        "quote emitted from bad frame {frame:?}: {quotes:?}"
-    );
-    let err = match result {
-        Err(e) => e,
-        Ok(k) => panic!("bad frame {frame:?} accepted as {k:?}"),
-    };
-    assert_eq!(err.venue(), KIND, "{err}");
-    assert!(err.to_string().starts_with(KIND), "{err}");
-    err
-}
-
-#[track_caller]
-fn assert_dec(field: &str, actual: Option<Decimal>, expected: &str) {
-    let want = Decimal::from_str(expected).unwrap();
-    let got = actual.unwrap_or_else(|| panic!("{field}: missing, expected {expected}"));
-    assert_eq!(got, want, "{field}");
-    assert_eq!(
-        got.to_string(),
-        expected,
-        "{field}: scale or digits changed"
-    );
-}
-
-fn truncations_are_rejected(frame: &str) {
-    let frame = frame.trim_end();
-    for cut in 0..frame.len() {
-        if frame.is_char_boundary(cut) {
-            rejected(&frame[..cut]);
-        }
-    }
-}
+// helpers (the shared ones are in `support::parsers`)
 
 /// Swaps one value of a real payload, checking that the swap happened.
 #[track_caller]
@@ -105,23 +39,12 @@ fn edit(frame: &str, from: &str, to: &str) -> String {
     frame.replacen(from, to, 1)
 }
 
-const GARBAGE: [&str; 8] = [
-    "",
-    " ",
-    "{",
-    "[]",
-    "null",
-    "42",
-    "\"ticker\"",
-    "{\"garbage\": [1, 2,",
-];
-
 // ---------------------------------------------------------------------------------------------
 // real tickers, one per market
 
 #[test]
 fn spot_live_capture_is_exact() {
-    let q = one_quote(SPOT);
+    let q = one_quote(KIND, SPOT);
     assert_eq!(q.symbol, "BTC-USDT");
     assert_dec("bid", q.bid, "30228.6");
     assert_dec("bid_size", q.bid_size, "0.23393");
@@ -138,7 +61,7 @@ fn spot_live_capture_is_exact() {
 
 #[test]
 fn swap_live_capture_is_exact_with_base_volume() {
-    let q = one_quote(SWAP);
+    let q = one_quote(KIND, SWAP);
     assert_eq!(q.symbol, "UNI-USD-SWAP");
     assert_dec("bid", q.bid, "5.134");
     assert_dec("bid_size", q.bid_size, "96"); // contracts, as the venue gave them
@@ -153,7 +76,7 @@ fn swap_live_capture_is_exact_with_base_volume() {
 
 #[test]
 fn futures_live_capture_is_exact_with_base_volume() {
-    let q = one_quote(FUTURES);
+    let q = one_quote(KIND, FUTURES);
     assert_eq!(q.symbol, "BTC-USD-220527");
     assert_dec("bid", q.bid, "30210.4");
     assert_dec("bid_size", q.bid_size, "4");
@@ -167,7 +90,7 @@ fn futures_live_capture_is_exact_with_base_volume() {
 
 #[test]
 fn docs_example_is_exact() {
-    let q = one_quote(DOCS);
+    let q = one_quote(KIND, DOCS);
     assert_eq!(q.symbol, "BTC-USDT");
     assert_dec("bid", q.bid, "8888.88");
     assert_dec("bid_size", q.bid_size, "5");
@@ -206,16 +129,6 @@ fn captured_instruments_split_into_their_markets() {
     }
 }
 
-/// Frames of the cryptofeed recording: line 1 is `<url> <-> <ts>`; client frames read
-/// `<url> <- <ts>: <frame>`, server frames `<recv_ts>: <frame>`. Returns the server frames.
-fn replay_server_frames(text: &str) -> Vec<&str> {
-    text.lines()
-        .skip(1)
-        .filter(|l| !l.trim().is_empty() && !l.contains(" <- "))
-        .map(|l| l.split_once(": ").expect("a replay line").1)
-        .collect()
-}
-
 /// Every tickers frame of the live recording becomes one exact quote, with the values read
 /// independently of the parser; the recording's trades and books frames and subscribe acks are
 /// control traffic, never a quote.
@@ -226,7 +139,7 @@ fn live_replay_tickers_are_exact_and_other_channels_are_not_quotes() {
     let (mut tickers, mut others, mut events) = (0, 0, 0);
     for frame in frames {
         let v: serde_json::Value = serde_json::from_str(frame).unwrap();
-        let (result, quotes) = parse(frame);
+        let (result, quotes) = parse(KIND, frame);
         if v.get("event").is_some() {
             events += 1;
             assert_eq!(result, Ok(FrameKind::Control), "{frame}");
@@ -272,17 +185,16 @@ fn empty_strings_are_missing_not_zero() {
     let frame = edit(&frame, r#""last":"30236""#, r#""last":"""#);
     let frame = edit(&frame, r#""vol24h":"17602.13085371""#, r#""vol24h":"""#);
     let frame = edit(&frame, r#""ts":"1652459224956""#, r#""ts":"""#);
-    let q = one_quote(&frame);
+    let q = one_quote(KIND, &frame);
     assert_eq!((q.bid, q.bid_size, q.last), (None, None, None));
     assert_eq!((q.volume_24h, q.exchange_ts), (None, None));
     assert_dec("ask", q.ask, "30228.7");
     assert_dec("ask_size", q.ask_size, "1.55896972");
     // Derivatives read volCcy24h: empty there is missing too, even with vol24h present.
-    let q = one_quote(&edit(
-        SWAP,
-        r#""volCcy24h":"577730.7823""#,
-        r#""volCcy24h":"""#,
-    ));
+    let q = one_quote(
+        KIND,
+        &edit(SWAP, r#""volCcy24h":"577730.7823""#, r#""volCcy24h":"""#),
+    );
     assert_eq!(q.volume_24h, None);
 }
 
@@ -291,36 +203,48 @@ fn empty_strings_are_missing_not_zero() {
 /// than its subscription is refused. (Edits of the real captures.)
 #[test]
 fn inst_type_must_match_the_inst_id() {
-    rejected(&edit(SPOT, r#""instType":"SPOT""#, r#""instType":"SWAP""#));
-    rejected(&edit(
-        SWAP,
-        r#""instType":"SWAP""#,
-        r#""instType":"FUTURES""#,
-    ));
-    rejected(&edit(
-        FUTURES,
-        r#""instType":"FUTURES""#,
-        r#""instType":"SPOT""#,
-    ));
-    rejected(&edit(SWAP, r#""instType":"SWAP""#, r#""instType":"SPOT""#));
-    rejected(&edit(
-        SPOT,
-        r#""instType":"SPOT""#,
-        r#""instType":"MARGIN""#,
-    ));
-    rejected(&edit(SPOT, r#""instType":"SPOT","#, ""));
-    rejected(&edit(SPOT, r#""instId":"BTC-USDT","last""#, r#""last""#));
-    rejected(&edit(
-        SPOT,
-        r#""instId":"BTC-USDT","last""#,
-        r#""instId":"ETH-USDT","last""#,
-    ));
+    rejected(
+        KIND,
+        &edit(SPOT, r#""instType":"SPOT""#, r#""instType":"SWAP""#),
+    );
+    rejected(
+        KIND,
+        &edit(SWAP, r#""instType":"SWAP""#, r#""instType":"FUTURES""#),
+    );
+    rejected(
+        KIND,
+        &edit(FUTURES, r#""instType":"FUTURES""#, r#""instType":"SPOT""#),
+    );
+    rejected(
+        KIND,
+        &edit(SWAP, r#""instType":"SWAP""#, r#""instType":"SPOT""#),
+    );
+    rejected(
+        KIND,
+        &edit(SPOT, r#""instType":"SPOT""#, r#""instType":"MARGIN""#),
+    );
+    rejected(KIND, &edit(SPOT, r#""instType":"SPOT","#, ""));
+    rejected(
+        KIND,
+        &edit(SPOT, r#""instId":"BTC-USDT","last""#, r#""last""#),
+    );
+    rejected(
+        KIND,
+        &edit(
+            SPOT,
+            r#""instId":"BTC-USDT","last""#,
+            r#""instId":"ETH-USDT","last""#,
+        ),
+    );
     // The subscription's instId is optional; the ticker's own decides.
-    let q = one_quote(&edit(
-        SPOT,
-        r#""arg":{"channel":"tickers","instId":"BTC-USDT"}"#,
-        r#""arg":{"channel":"tickers"}"#,
-    ));
+    let q = one_quote(
+        KIND,
+        &edit(
+            SPOT,
+            r#""arg":{"channel":"tickers","instId":"BTC-USDT"}"#,
+            r#""arg":{"channel":"tickers"}"#,
+        ),
+    );
     assert_eq!(q.symbol, "BTC-USDT");
 }
 
@@ -332,7 +256,7 @@ fn option_tickers_are_not_quotes() {
     let frame = SPOT
         .replace("BTC-USDT", "BTC-USD-220527-30000-C")
         .replace(r#""instType":"SPOT""#, r#""instType":"OPTION""#);
-    no_quote(&frame, FrameKind::Control);
+    no_quote(KIND, &frame, FrameKind::Control);
 }
 
 #[test]
@@ -347,13 +271,17 @@ fn several_tickers_in_one_frame_are_taken_whole_or_not_at_all() {
         t(SWAP),
         t(FUTURES)
     );
-    let (result, quotes) = parse(&two);
+    let (result, quotes) = parse(KIND, &two);
     assert_eq!(result, Ok(FrameKind::Data));
     let symbols: Vec<&str> = quotes.iter().map(|q| q.symbol.as_ref()).collect();
     assert_eq!(symbols, ["UNI-USD-SWAP", "BTC-USD-220527"]);
     // A bad second ticker refuses the frame before the first is emitted.
-    rejected(&two.replacen(r#""bidPx":"30210.4""#, r#""bidPx":"30,210.4""#, 1));
+    rejected(
+        KIND,
+        &two.replacen(r#""bidPx":"30210.4""#, r#""bidPx":"30,210.4""#, 1),
+    );
     no_quote(
+        KIND,
         r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[]}"#,
         FrameKind::Control,
     );
@@ -362,37 +290,44 @@ fn several_tickers_in_one_frame_are_taken_whole_or_not_at_all() {
 #[test]
 fn control_frames() {
     // The answer to our text `ping` is the bare text `pong`: not JSON, not an error.
-    no_quote("pong", FrameKind::Control);
-    no_quote(SUB_ACK, FrameKind::Control);
+    no_quote(KIND, "pong", FrameKind::Control);
+    no_quote(KIND, SUB_ACK, FrameKind::Control);
     // The same ack as current servers send it, with `connId` (constructed).
     no_quote(
+        KIND,
         r#"{"event":"subscribe","arg":{"channel":"tickers","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#,
         FrameKind::Control,
     );
     no_quote(
+        KIND,
         r#"{"event":"unsubscribe","arg":{"channel":"tickers","instId":"BTC-USDT"},"connId":"a4d3ae55"}"#,
         FrameKind::Control,
     );
     // A refusal as quoted in okxapi/python-okx issue #21 (2023; not a fixture file).
     no_quote(
+        KIND,
         r#"{"event":"error","msg":"channel:tickers,instId:LTC-USD doesn't exist","code":"60018"}"#,
         FrameKind::VenueError("60018: channel:tickers,instId:LTC-USD doesn't exist".into()),
     );
     // Constructed, in the shape of shared/venues/okx/NOTES.md: with connId, and a numeric code.
     no_quote(
+        KIND,
         r#"{"event":"error","code":"60012","msg":"Invalid request","connId":"a4d3ae55"}"#,
         FrameKind::VenueError("60012: Invalid request".into()),
     );
     no_quote(
+        KIND,
         r#"{"event":"error","code":60012,"msg":"Invalid request"}"#,
         FrameKind::VenueError("60012: Invalid request".into()),
     );
     // Constructed: the service-upgrade notice asks for a reconnect; other notices do not.
     no_quote(
+        KIND,
         r#"{"event":"notice","code":"64008","msg":"The connection will soon be closed for a service upgrade. Please reconnect.","connId":"a4d3ae55"}"#,
         FrameKind::Reconnect,
     );
     no_quote(
+        KIND,
         r#"{"event":"notice","code":"0","msg":"","connId":"a4d3ae55"}"#,
         FrameKind::Control,
     );
@@ -401,26 +336,26 @@ fn control_frames() {
 #[test]
 fn malformed_frames_are_errors_never_panics() {
     for g in GARBAGE {
-        rejected(g);
+        rejected(KIND, g);
     }
-    assert!(matches!(rejected("{}"), ParseError::Unknown { .. }));
+    assert!(matches!(rejected(KIND, "{}"), ParseError::Unknown { .. }));
     // An arg without data, data without arg: not a message OKX sends.
     assert!(matches!(
-        rejected(r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"}}"#),
+        rejected(KIND, r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"}}"#),
         ParseError::Unknown { .. }
     ));
-    rejected(r#"{"data":[]}"#);
+    rejected(KIND, r#"{"data":[]}"#);
     // `ping` is what we send; the server never does. Nor a `pong` in other spelling.
-    rejected("ping");
-    rejected("PONG");
+    rejected(KIND, "ping");
+    rejected(KIND, "PONG");
     for frame in [SPOT, SWAP, FUTURES, DOCS, SUB_ACK] {
-        truncations_are_rejected(frame);
+        truncations_are_rejected(KIND, frame);
     }
     // A bad decimal names the offending text.
-    let err = rejected(&edit(SPOT, "\"30228.6\"", "\"30228.G\""));
+    let err = rejected(KIND, &edit(SPOT, "\"30228.6\"", "\"30228.G\""));
     assert!(err.to_string().contains("30228.G"), "{err}");
     for bad in ["\"1,5\"", "\"NaN\"", "\"0x10\"", "\"--1\"", "\" 1\""] {
-        rejected(&edit(SPOT, "\"30228.7\"", bad));
+        rejected(KIND, &edit(SPOT, "\"30228.7\"", bad));
     }
     // A JSON number where OKX sends a string is refused (never read through a float), as are
     // other wrong types.
@@ -436,7 +371,7 @@ fn malformed_frames_are_errors_never_panics() {
         } else {
             edit(SPOT, from, to)
         };
-        rejected(&frame);
+        rejected(KIND, &frame);
     }
     // `ts` is Unix milliseconds in digits: anything else is refused, including a value whose
     // microseconds would overflow.
@@ -448,12 +383,18 @@ fn malformed_frames_are_errors_never_panics() {
         "1652459224956.5",
         "99999999999999999",
     ] {
-        let err = rejected(&edit(SPOT, "1652459224956", bad));
+        let err = rejected(KIND, &edit(SPOT, "1652459224956", bad));
         assert!(err.to_string().contains("ts"), "{err}");
     }
     // `data` that is not a list of tickers.
-    rejected(r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":"x"}"#);
-    rejected(r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[["1","2"]]}"#);
+    rejected(
+        KIND,
+        r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":"x"}"#,
+    );
+    rejected(
+        KIND,
+        r#"{"arg":{"channel":"tickers","instId":"BTC-USDT"},"data":[["1","2"]]}"#,
+    );
 }
 
 /// House rule 11: quotes borrow their symbol from the frame.
@@ -461,7 +402,7 @@ fn malformed_frames_are_errors_never_panics() {
 fn quote_symbols_borrow_from_the_frame() {
     for frame in [SPOT, SWAP, FUTURES, DOCS] {
         let mut borrowed = Vec::new();
-        let r = venue().parse(frame, &Default::default(), &mut |q| {
+        let r = venue(KIND).parse(frame, &Default::default(), &mut |q| {
             borrowed.push(matches!(q.symbol, Cow::Borrowed(_)))
         });
         assert_eq!(r, Ok(FrameKind::Data));
@@ -578,7 +519,7 @@ fn sim_frames_parse() {
     assert_eq!(replies.len(), symbols.len(), "one ack per argument");
     for r in &replies {
         assert!(r.starts_with(r#"{"event":"subscribe","arg":{"channel":"tickers","instId":""#));
-        no_quote(r, FrameKind::Control);
+        no_quote(KIND, r, FrameKind::Control);
     }
     assert_eq!(session.symbols, symbols);
     assert_eq!(
@@ -587,11 +528,11 @@ fn sim_frames_parse() {
         "OKX sends no heartbeats"
     );
     assert_eq!(OkxSim.on_text("ping", &mut session), ["pong"]);
-    no_quote("pong", FrameKind::Control);
+    no_quote(KIND, "pong", FrameKind::Control);
     for symbol in symbols {
         let q = PriceModel.quote_for(&Okx, symbol, now, 0).unwrap();
         let frame = OkxSim.ticker(symbol, &q, &mut session);
-        let p = one_quote(&frame);
+        let p = one_quote(KIND, &frame);
         assert_eq!(p.symbol, symbol, "{frame}");
         assert_eq!(p.bid, Some(q.bid), "{frame}");
         assert_eq!(p.ask, Some(q.ask), "{frame}");
@@ -646,7 +587,7 @@ fn sim_frames_parse() {
             "{}",
             replies[0]
         );
-        let (result, quotes) = parse(&replies[0]);
+        let (result, quotes) = parse(KIND, &replies[0]);
         assert!(quotes.is_empty());
         assert!(
             matches!(result, Ok(FrameKind::VenueError(_))),
@@ -661,7 +602,7 @@ fn sim_frames_parse() {
         r#"{"op":"unsubscribe","args":[{"channel":"tickers","instId":"ETH-USDT"}]}"#,
         &mut session,
     );
-    no_quote(&r[0], FrameKind::Control);
+    no_quote(KIND, &r[0], FrameKind::Control);
     assert_eq!(
         session.symbols,
         ["BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-250926"]

@@ -2,3 +2,4 @@
 
 pub mod balance_stream;
 pub mod fast;
+pub mod parsers;
