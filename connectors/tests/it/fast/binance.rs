@@ -201,7 +201,7 @@ fn minified_near_misses_agree() {
     assert!(minified(u_max));
 }
 
-/// Bytes the random edits draw from (see `fast_support::mutate`).
+/// Bytes the random edits draw from (see `support::fast::mutate`).
 const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEabBAsu\x01\xc3\xa9";
 
 proptest! {

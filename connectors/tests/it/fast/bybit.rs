@@ -178,7 +178,7 @@ fn near_misses_agree() {
     }
 }
 
-/// Bytes the random edits draw from (see `fast_support::mutate`).
+/// Bytes the random edits draw from (see `support::fast::mutate`).
 const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEnulltrfsabBA\x01\xc3\xa9";
 
 proptest! {

@@ -182,7 +182,7 @@ fn near_misses_agree() {
     assert_eq!(run(parse::parse, &reordered).0, Ok(FrameKind::Data));
 }
 
-/// Bytes the random edits draw from (see `fast_support::mutate`).
+/// Bytes the random edits draw from (see `support::fast::mutate`).
 const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEnulltrfsabcdkpi_\x01\xc3\xa9";
 
 proptest! {

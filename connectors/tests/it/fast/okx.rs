@@ -135,7 +135,7 @@ fn near_misses_agree() {
     assert!(same(&reordered));
 }
 
-/// Bytes the random edits draw from (see `fast_support::mutate`).
+/// Bytes the random edits draw from (see `support::fast::mutate`).
 const ALPHABET: &[u8] = b"\"\\{}[]:, \n\t0123456789.-+eEnulltrfsabcdkpiI_\x01\xc3\xa9";
 
 proptest! {

@@ -1,4 +1,4 @@
-//! What the fast-path equivalence tests (`*_fast.rs`) share: running a parser into owned
+//! What the fast-path equivalence tests (`fast/*`) share: running a parser into owned
 //! quotes, minifying a fixture the way venues send it, and random byte edits of a frame.
 
 use connectors::{FrameKind, ParseError, ParsedQuote};
