@@ -1,0 +1,8 @@
+//! Private balance streams: each venue's parse, signing and login refusals (the shared
+//! lifecycle is `contract::balance_stream`).
+
+mod binance;
+mod bybit;
+mod deribit;
+mod kraken;
+mod okx;

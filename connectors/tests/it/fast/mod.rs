@@ -1,0 +1,6 @@
+//! Fast paths against their serde equivalents.
+
+mod binance;
+mod bybit;
+mod deribit;
+mod okx;

@@ -1,0 +1,10 @@
+//! Venue parsers against real payloads (`tests/fixtures/<kind>/`), one module per venue group.
+
+mod binance_coinbase_kraken;
+mod binance_usdm;
+mod bitfinex;
+mod bitstamp;
+mod bybit;
+mod deribit;
+mod gemini;
+mod okx;

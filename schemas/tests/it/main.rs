@@ -1,0 +1,6 @@
+//! The schemas' integration tests, one binary. Goldens stay in `tests/golden/`.
+
+mod golden;
+mod json_schema;
+mod support;
+mod write;
