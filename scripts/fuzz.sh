@@ -5,7 +5,7 @@
 #   SECONDS_PER_TARGET=600 bash scripts/fuzz.sh venue_frame
 #
 # New inputs that widen coverage land in fuzz/corpus/<target>/; commit the small interesting
-# ones: `cargo test -p connectors --test fuzz_corpus` replays every corpus file in the normal
+# ones: `cargo test -p connectors fuzz_corpus` replays every corpus file in the normal
 # suite. A crash leaves its input in fuzz/artifacts/<target>/: copy it into the corpus once fixed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,5 @@
 //! Entry points for the fuzz targets (`fuzz/`) and for the suite that replays their corpora
-//! (`tests/fuzz_corpus.rs`): bytes in, every parser the bytes can reach run, a summary out.
+//! (`tests/it/fuzz_corpus.rs`): bytes in, every parser the bytes can reach run, a summary out.
 //! No input may panic; whatever does not parse must come back as an error.
 
 use crate::capture::{parse_line, CaptureLine};

@@ -10,7 +10,7 @@
 //! whatever it does not understand (an escape anywhere, a trailing comma, a float where an
 //! integer is wanted, ...) makes it return `None`. A venue's fast path then builds the same wire
 //! struct serde would, or declines and the serde path runs, so results and errors cannot
-//! differ; the equivalence tests (`connectors/tests/bybit_fast.rs`, `deribit_fast.rs`) check it
+//! differ; the equivalence tests (`connectors/tests/it/fast/bybit.rs`, `deribit_fast.rs`) check it
 //! on the fixtures, near misses and mutated frames.
 
 use crate::decimal::parse_decimal;

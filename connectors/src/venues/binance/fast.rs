@@ -8,7 +8,7 @@
 //! same [`Event`] serde would (strings borrowed from the frame) or `None` for anything else (an
 //! escape, another key, another order, a missing or duplicate field, trailing bytes), in which
 //! case the caller takes the serde path. So it can only agree with serde or decline; the tests
-//! (`connectors/tests/binance_fast.rs`) check that on the real fixtures and on mutated frames.
+//! (`connectors/tests/it/fast/binance.rs`) check that on the real fixtures and on mutated frames.
 //! serde_json's generic struct machinery was ~4.5 k of the ~6.6 k instructions per frame.
 
 use super::wire::Event;

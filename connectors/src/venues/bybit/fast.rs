@@ -4,7 +4,7 @@
 //! borrowed, decimals through the same `parse_decimal`); anything else (another topic, an op
 //! reply, a book, an escape, a duplicate key, a `null`, a decimal `parse_decimal` refuses, ...)
 //! is `None` and `parse` takes the serde path, so results and errors are the same
-//! (`connectors/tests/bybit_fast.rs`).
+//! (`connectors/tests/it/fast/bybit.rs`).
 
 use super::wire::{Data, Frame};
 use crate::venues::scan::{Scan, DEPTH};

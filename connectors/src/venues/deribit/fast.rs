@@ -5,7 +5,7 @@
 //! else (another method or channel, a reply, `data` before `channel`, an escape, a duplicate
 //! key, a number given as a string, a decimal `parse_decimal` refuses, ...) is `None` and
 //! `parse` takes the serde path, so results and errors are the same
-//! (`connectors/tests/deribit_fast.rs`).
+//! (`connectors/tests/it/fast/deribit.rs`).
 
 use super::wire::{is_ticker_channel, Frame, Params, Stats, Ticker};
 use crate::venues::scan::{Scan, DEPTH};

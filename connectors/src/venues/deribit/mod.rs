@@ -349,7 +349,7 @@ impl crate::transport::rest::PollingVenue for DeribitBalances {
 mod tests {
     use super::*;
 
-    // Symbol rules are tested through the registry in tests/parsers_deribit.rs.
+    // Symbol rules are tested through the registry in tests/it/parsers/deribit.rs.
 
     #[test]
     fn subscribe_asks_for_heartbeats_then_tickers() {

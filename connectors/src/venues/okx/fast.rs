@@ -5,7 +5,7 @@
 //! sends is taken: one ticker in `data`, channel `tickers`; anything else (an event, another
 //! channel, several tickers, an escape, a duplicate key, a `null`, a decimal `parse_decimal`
 //! refuses, ...) is `None` and `parse` takes the serde path, so results and errors are the same
-//! (`connectors/tests/okx_fast.rs`).
+//! (`connectors/tests/it/fast/okx.rs`).
 
 use super::wire::Ticker;
 use crate::venues::scan::{Scan, DEPTH};
