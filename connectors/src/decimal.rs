@@ -208,33 +208,9 @@ pub fn opt_cow<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>,
     Ok(Option::<Text<'de>>::deserialize(d)?.map(|t| t.0))
 }
 
-/// The available / locked split of one balance, conservative and exact (issue "held funds are
-/// never free"): `available` is what can be withdrawn or moved now, everything else is held.
-///
-/// - `venue_available`: the venue's own figure for what is free (Binance `free`, OKX `availBal`,
-///   Deribit `available_withdrawal_funds`, ...);
-/// - `held`: the sum of the venue's held parts (open orders, order and position margin,
-///   frozen, earn-locked ...).
-///
-/// `available` is the smallest of the figures given (never more than the venue says is free,
-/// never more than `total − held`), clamped to `[0, total]` (to 0 when `total` is negative);
-/// `locked = total − available`, so `total = available + locked` holds exactly whatever float
-/// noise the venue's parts carry (`availBal` + `frozenBal` = `cashBal` ± 1e-16). With neither
-/// figure the venue says nothing about what is held: `(None, None)`.
-pub fn split_held(
-    total: Decimal,
-    venue_available: Option<Decimal>,
-    held: Option<Decimal>,
-) -> (Option<Decimal>, Option<Decimal>) {
-    let from_held = held.map(|h| total - h);
-    let cap = match (venue_available, from_held) {
-        (None, None) => return (None, None),
-        (Some(a), None) | (None, Some(a)) => a,
-        (Some(a), Some(b)) => a.min(b),
-    };
-    let available = cap.min(total).max(Decimal::ZERO);
-    (Some(available), Some(total - available))
-}
+/// The held-funds split every balance parser uses: [`schemas::split_held`] (one rule for
+/// connectors and the normalizer's last-line reconciliation).
+pub use schemas::split_held;
 
 #[cfg(test)]
 mod tests {

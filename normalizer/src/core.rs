@@ -202,24 +202,16 @@ pub fn reconcile(
     available: Option<Decimal>,
     locked: Option<Decimal>,
 ) -> Result<(Decimal, Decimal), (Decimal, Decimal)> {
-    if let (Some(a), Some(l)) = (available, locked) {
-        if a + l == total && a >= Decimal::ZERO && a <= total.max(Decimal::ZERO) {
-            return Ok((a, l));
-        }
-    }
-    let mut free = match (available, locked) {
-        (Some(a), Some(l)) => a.min(total - l),
-        (Some(a), None) => a,
-        (None, Some(l)) => total - l,
-        (None, None) => Decimal::ZERO,
+    // The connectors' own rule; no figure at all means nothing free.
+    let split = match schemas::split_held(total, available, locked) {
+        (Some(a), Some(l)) => (a, l),
+        _ => (Decimal::ZERO, total),
     };
-    free = free.min(total).max(Decimal::ZERO);
-    let split = (free, total - free);
-    match (available, locked) {
-        (Some(_), Some(_)) => Err(split),
-        (Some(a), None) if a > total || a < Decimal::ZERO => Err(split),
-        (None, Some(l)) if l > total || l < Decimal::ZERO => Err(split),
-        _ => Ok(split),
+    let as_given = available.is_none_or(|a| a == split.0) && locked.is_none_or(|l| l == split.1);
+    if as_given {
+        Ok(split)
+    } else {
+        Err(split)
     }
 }
 

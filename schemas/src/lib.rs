@@ -13,7 +13,7 @@ pub mod time;
 pub mod topics;
 pub mod write;
 
-pub use observation::{BalanceObs, Observation, QuoteObs, SourceRef};
+pub use observation::{split_held, BalanceObs, Observation, QuoteObs, SourceRef};
 pub use records::*;
 pub use shared::SharedStr;
 pub use time::Ts;

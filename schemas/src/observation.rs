@@ -89,3 +89,32 @@ pub enum Observation {
     Balance(BalanceObs),
     Status(FeedStatus),
 }
+
+/// The available / locked split of one balance, conservative and exact ("held funds are never
+/// free"): `available` is what can be withdrawn or moved now, everything else is held. The one
+/// rule for every balance parser and for the normalizer's last-line reconciliation.
+///
+/// - `venue_available`: the venue's own figure for what is free (Binance `free`, OKX `availBal`,
+///   Deribit `available_withdrawal_funds`, ...);
+/// - `held`: the sum of the venue's held parts (open orders, order and position margin,
+///   frozen, earn-locked ...).
+///
+/// `available` is the smallest of the figures given (never more than the venue says is free,
+/// never more than `total − held`), clamped to `[0, total]` (to 0 when `total` is negative);
+/// `locked = total − available`, so `total = available + locked` holds exactly whatever float
+/// noise the venue's parts carry (`availBal` + `frozenBal` = `cashBal` ± 1e-16). With neither
+/// figure the venue says nothing about what is held: `(None, None)`.
+pub fn split_held(
+    total: Decimal,
+    venue_available: Option<Decimal>,
+    held: Option<Decimal>,
+) -> (Option<Decimal>, Option<Decimal>) {
+    let from_held = held.map(|h| total - h);
+    let cap = match (venue_available, from_held) {
+        (None, None) => return (None, None),
+        (Some(a), None) | (None, Some(a)) => a,
+        (Some(a), Some(b)) => a.min(b),
+    };
+    let available = cap.min(total).max(Decimal::ZERO);
+    (Some(available), Some(total - available))
+}
