@@ -304,12 +304,7 @@ async fn wrong_secret_is_refused_and_reported_without_the_secret() {
         s.reason.as_deref(),
         Some("auth failed: public/auth: code 13009: unauthorized")
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while let Ok(o) = run.rx.try_recv() {
-        run.seen.push(o);
-    }
-    assert!(run.seen.iter().all(|o| !is_state(o, FeedState::Live)));
-    assert!(run.seen.iter().all(|o| balance(o).is_none()));
+    run.assert_quiet_after_refusal().await;
     assert_eq!(sim.control.data_frames(), 0);
     let all = format!("{:?}", run.seen);
     assert!(!all.contains(wrong_secret) && !all.contains(good.secret().unwrap()));

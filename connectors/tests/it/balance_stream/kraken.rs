@@ -356,12 +356,7 @@ async fn wrong_secret_is_refused_and_reported_without_the_secret() {
         s.reason.as_deref(),
         Some("auth failed: token refused: EAPI:Invalid signature")
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    while let Ok(o) = run.rx.try_recv() {
-        run.seen.push(o);
-    }
-    assert!(run.seen.iter().all(|o| !is_state(o, FeedState::Live)));
-    assert!(run.seen.iter().all(|o| balance(o).is_none()));
+    run.assert_quiet_after_refusal().await;
     // Refused at the token: the socket was never opened.
     assert_eq!(sim.control.connections(), 0);
     assert_eq!(sim.rest_faults.as_ref().unwrap().refused(), 1);

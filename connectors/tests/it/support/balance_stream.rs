@@ -98,6 +98,17 @@ impl Run {
         }
     }
 
+    /// After a refusal: 300 ms more of what the stream sends, and none of it is `LIVE` or a
+    /// balance (a refused login never turns into data).
+    pub async fn assert_quiet_after_refusal(&mut self) {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while let Ok(o) = self.rx.try_recv() {
+            self.seen.push(o);
+        }
+        assert!(self.seen.iter().all(|o| !is_state(o, FeedState::Live)));
+        assert!(self.seen.iter().all(|o| balance(o).is_none()));
+    }
+
     /// Cancels and checks the task ends within 1 s; returns how long it took.
     pub async fn stop(&mut self) -> Duration {
         self.cancel.cancel();
