@@ -182,28 +182,59 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
             // A balance response or a private balance-stream frame: the same pure parsers the
             // poller and the stream use (the plan's poller first: a config-described custodian
             // is built from its config).
+            let mut obs = Vec::new();
             let mut emit = |b: connectors::transport::rest::ParsedBalance<'_>| {
-                driver.on_balance(b.into_obs(ci as u32, line.received_at), &mut records)
+                obs.push(b.into_obs(ci as u32, line.received_at))
             };
             let rest = line.channel.starts_with("rest:");
             let mut closes_poll = false;
+            let mut account = Vec::new();
+            let path = line.channel.strip_prefix("rest:").unwrap_or("");
+            let account_page = rest
+                && pc
+                    .polling
+                    .or_else(|| registry::polling(&line.venue))
+                    .is_some_and(|p| connectors::transport::rest::is_account_path(p, path));
             let parsed = if rest {
                 pc.polling
                     .or_else(|| registry::polling(&line.venue))
-                    .map(|p| match p.parse_balances(&line.frame, &mut emit) {
-                        // The last page of a poll: as live, the poll closes (what it no longer
-                        // lists is gone), as of its first page's response.
-                        Ok(next) => {
-                            closes_poll = next.is_none();
-                            true
+                    .map(|p| {
+                        let mut items = |i: connectors::account::AccountItem<'_>| {
+                            account.push(i.into_obs(ci as u32, line.received_at))
+                        };
+                        // A derivatives venue's account page (margin, positions) is no
+                        // balance page: as live, it comes after the poll's close.
+                        if account_page {
+                            return p.parse_account(path, &line.frame, &mut items).is_ok();
                         }
-                        Err(_) => false,
+                        match p.parse_balances(&line.frame, &mut emit) {
+                            // The last page of a poll: as live, the poll closes (what it no
+                            // longer lists is gone), as of its first page's response, after
+                            // the margin and positions the page also carries.
+                            Ok(next) => {
+                                closes_poll = next.is_none();
+                                let _ = p.parse_account(path, &line.frame, &mut items);
+                                true
+                            }
+                            Err(_) => false,
+                        }
                     })
             } else {
-                registry::balance_stream(&line.venue)
-                    .map(|st| st.parse(&line.frame, &mut emit).is_ok())
+                registry::balance_stream(&line.venue).map(|st| {
+                    let ok = st.parse(&line.frame, &mut emit).is_ok();
+                    let mut items = |i: connectors::account::AccountItem<'_>| {
+                        account.push(i.into_obs(ci as u32, line.received_at))
+                    };
+                    st.parse_account(&line.frame, &mut items).is_ok() && ok
+                })
             };
-            if rest {
+            for b in obs {
+                driver.on_balance(b, &mut records);
+            }
+            for o in account {
+                driver.on_account(o, &mut records);
+            }
+            if rest && !account_page {
                 let first = *poll_started[ci].get_or_insert(line.received_at);
                 if parsed != Some(true) {
                     poll_started[ci] = None;

@@ -5,6 +5,7 @@
 //! exponential backoff and full jitter, connection epochs, data-level staleness and the bounded
 //! outbox. This crate depends on `schemas` only and knows nothing of Kafka or medians.
 
+pub mod account;
 pub mod auth;
 pub mod book;
 pub mod capture;

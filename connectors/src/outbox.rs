@@ -147,7 +147,7 @@ mod tests {
     fn bid(o: Observation) -> i64 {
         match o {
             Observation::Quote(q) => q.bid.unwrap().try_into().unwrap(),
-            Observation::Status(_) | Observation::Balance(_) => -1,
+            _ => -1,
         }
     }
 

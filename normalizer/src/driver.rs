@@ -60,6 +60,21 @@ impl Driver {
         self.normalizer.apply(Observation::Balance(b), out);
     }
 
+    /// A venue account's margin or position (or the end of a positions list), after every cut
+    /// before its `received_at`; anything else goes the way of its kind.
+    pub fn on_account(&mut self, o: Observation, out: &mut Vec<Record>) {
+        match o {
+            Observation::Quote(q) => self.on_quote(q, out),
+            Observation::Balance(b) => self.on_balance(b, out),
+            o => {
+                if let Some(t) = received_at(&o) {
+                    self.on_clock(t, out);
+                }
+                self.normalizer.apply(o, out);
+            }
+        }
+    }
+
     /// The end of the capture: every cut up to the clock's last reading (inclusive).
     pub fn finish(&mut self, out: &mut Vec<Record>) {
         if let Some(t) = self.last {
@@ -127,6 +142,8 @@ fn received_at(o: &Observation) -> Option<Ts> {
         Observation::Quote(q) => Some(q.received_at),
         Observation::Balance(b) => Some(b.received_at),
         Observation::Status(_) => None,
+        Observation::Margin(m) => Some(m.received_at),
+        Observation::Position(p) => Some(p.received_at),
     }
 }
 
@@ -302,7 +319,11 @@ impl Front {
             }
             // Any other stream's state change touches no state a cut reads.
             Observation::Status(s) => out.push(Record::FeedStatus(s)),
-            b @ Observation::Balance(_) => self.send(ToReference::Balance(b)),
+            // Balances, venue margin and positions: valuation reads them, so they go to the
+            // reference thread in arrival order.
+            b @ (Observation::Balance(_) | Observation::Margin(_) | Observation::Position(_)) => {
+                self.send(ToReference::Balance(b))
+            }
         }
     }
 }

@@ -7,12 +7,15 @@
 
 pub mod ids;
 pub mod observation;
+#[macro_use]
 pub mod records;
+pub mod margin;
 pub mod shared;
 pub mod time;
 pub mod topics;
 pub mod write;
 
+pub use margin::*;
 pub use observation::{split_held, BalanceObs, Observation, QuoteObs, SourceRef};
 pub use records::*;
 pub use shared::SharedStr;

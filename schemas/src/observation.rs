@@ -53,6 +53,10 @@ pub struct BalanceObs {
     /// poll no longer lists is gone (OKX lists only non-zero currencies). The closing
     /// observation is [`BalanceObs::poll_closed`], with no asset.
     pub poll_started: Option<Ts>,
+    /// This asset's unrealized P&L at the venue (derivatives settled in it), when the venue
+    /// reports it beside the wallet balance `total`; margin.md section 1 decides how much of it
+    /// counts as collateral (`[margin] unrealized_pnl`).
+    pub unrealized_pnl: Option<Decimal>,
 }
 
 impl BalanceObs {
@@ -73,6 +77,7 @@ impl BalanceObs {
             received_at,
             network: None,
             poll_started: Some(started),
+            unrealized_pnl: None,
         }
     }
 
@@ -88,6 +93,10 @@ pub enum Observation {
     Quote(QuoteObs),
     Balance(BalanceObs),
     Status(FeedStatus),
+    /// A venue account's margin (margin.md section 1).
+    Margin(crate::margin::VenueMarginObs),
+    /// A position at a venue account, or the end of a full list.
+    Position(crate::margin::PositionObs),
 }
 
 /// The available / locked split of one balance, conservative and exact ("held funds are never

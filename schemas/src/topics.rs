@@ -1,5 +1,6 @@
 //! Topic names, Kafka keys and the record envelope the publisher writes.
 
+use crate::margin::{PositionRecord, VenueMarginRecord};
 use crate::records::*;
 use serde::Serialize;
 
@@ -12,6 +13,8 @@ pub struct TopicNames {
     pub reports: String,
     pub feed_status: String,
     pub margin_requirements: String,
+    pub venue_margin: String,
+    pub positions: String,
 }
 
 impl TopicNames {
@@ -25,17 +28,21 @@ impl TopicNames {
             reports: format!("{prefix}.reports.v1"),
             feed_status: format!("{prefix}.feed-status.v1"),
             margin_requirements: format!("{prefix}.margin-requirements.v1"),
+            venue_margin: format!("{prefix}.venue-margin.v1"),
+            positions: format!("{prefix}.positions.v1"),
         }
     }
 
     /// The topics this service writes (created at start-up if missing).
-    pub fn produced(&self) -> [&str; 5] {
+    pub fn produced(&self) -> [&str; 7] {
         [
             &self.prices,
             &self.balances,
             &self.reference_prices,
             &self.reports,
             &self.feed_status,
+            &self.venue_margin,
+            &self.positions,
         ]
     }
 }
@@ -54,6 +61,8 @@ pub enum TopicKind {
     ReferencePrices,
     Reports,
     FeedStatus,
+    VenueMargin,
+    Positions,
 }
 
 /// Any record the pipeline emits.
@@ -65,6 +74,8 @@ pub enum Record {
     ReferencePrice(ReferencePrice),
     CollateralReport(CollateralReport),
     FeedStatus(FeedStatus),
+    VenueMargin(VenueMarginRecord),
+    Position(PositionRecord),
 }
 
 impl Record {
@@ -75,6 +86,8 @@ impl Record {
             Record::ReferencePrice(_) => ReferencePriceSchema::VALUE,
             Record::CollateralReport(_) => CollateralReportSchema::VALUE,
             Record::FeedStatus(_) => FeedStatusSchema::VALUE,
+            Record::VenueMargin(_) => crate::margin::VenueMarginSchema::VALUE,
+            Record::Position(_) => crate::margin::PositionSchema::VALUE,
         }
     }
 
@@ -85,6 +98,8 @@ impl Record {
             Record::ReferencePrice(_) => TopicKind::ReferencePrices,
             Record::CollateralReport(_) => TopicKind::Reports,
             Record::FeedStatus(_) => TopicKind::FeedStatus,
+            Record::VenueMargin(_) => TopicKind::VenueMargin,
+            Record::Position(_) => TopicKind::Positions,
         }
     }
 
@@ -95,6 +110,8 @@ impl Record {
             TopicKind::ReferencePrices => &names.reference_prices,
             TopicKind::Reports => &names.reports,
             TopicKind::FeedStatus => &names.feed_status,
+            TopicKind::VenueMargin => &names.venue_margin,
+            TopicKind::Positions => &names.positions,
         }
     }
 
@@ -106,6 +123,8 @@ impl Record {
             Record::ReferencePrice(r) => format!("{}-{}", r.base, r.quote),
             Record::CollateralReport(r) => r.account.clone(),
             Record::FeedStatus(r) => format!("{}/{}", r.connector, r.stream),
+            Record::VenueMargin(r) => r.key(),
+            Record::Position(r) => r.key(),
         }
     }
 
@@ -114,6 +133,8 @@ impl Record {
     pub fn partition_key(&self) -> std::borrow::Cow<'_, str> {
         match self {
             Record::Balance(r) => std::borrow::Cow::Borrowed(r.account.as_str()),
+            Record::VenueMargin(r) => std::borrow::Cow::Borrowed(r.account.as_str()),
+            Record::Position(r) => std::borrow::Cow::Borrowed(r.account.as_str()),
             other => std::borrow::Cow::Owned(other.key()),
         }
     }

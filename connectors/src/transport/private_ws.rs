@@ -51,6 +51,18 @@ pub trait BalanceStream: Send + Sync + 'static {
     /// Starts the venue's private-stream simulator on 127.0.0.1:0, accepting `creds` only.
     /// A venue with a [`Self::token_request`] serves that endpoint too (`SimHandle::rest_url`).
     fn start_sim(&self, creds: Credentials) -> SimFuture;
+    /// Pure: the margin and positions one frame pushes (Bybit `position`, OKX `positions`,
+    /// Binance USD-M `ACCOUNT_UPDATE`, Deribit `user.portfolio`), beside REST, which stays the
+    /// periodic truth. Balances are not emitted here (they come from [`Self::parse`]). The
+    /// default reports nothing.
+    fn parse_account(
+        &self,
+        frame: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        let _ = (frame, emit);
+        Ok(())
+    }
 
     // Optional steps, for venues whose private stream needs more than static frames.
 
@@ -380,6 +392,12 @@ impl BalanceLink {
             }
             let index = self.index;
             let kind = venue.parse(text.as_str(), &mut |b| batch.push(b.into_obs(index, now)));
+            let mut account = Vec::new();
+            if let Err(e) =
+                venue.parse_account(text.as_str(), &mut |i| account.push(i.into_obs(index, now)))
+            {
+                tracing::debug!(connector = %self.id, error = %e, "account frame skipped");
+            }
             match kind {
                 Ok(FrameKind::Control) => {
                     phase = match phase {
@@ -430,6 +448,9 @@ impl BalanceLink {
             }
             for b in batch.drain(..) {
                 push(outbox, cancel, Observation::Balance(b)).await?;
+            }
+            for o in account {
+                push(outbox, cancel, o).await?;
             }
         }
     }

@@ -108,6 +108,9 @@ pub struct ParsedBalance<'a> {
     /// The chain, when the venue names it beside the code (Network Link `blockchain`); the
     /// normalizer otherwise takes it from the asset registry.
     pub network: Option<Cow<'a, str>>,
+    /// The asset's unrealized P&L at the venue beside its wallet balance `total` (Binance
+    /// USD-M `crossUnPnl`, Bybit `unrealisedPnl`, OKX `upl`, Deribit `session_upl`).
+    pub unrealized_pnl: Option<Decimal>,
 }
 
 impl ParsedBalance<'_> {
@@ -127,6 +130,7 @@ impl ParsedBalance<'_> {
             received_at,
             network: self.network.map(|n| crate::network_id(&n)),
             poll_started: None,
+            unrealized_pnl: self.unrealized_pnl,
         }
     }
 }
@@ -198,6 +202,37 @@ pub trait PollingVenue: Send + Sync + 'static {
     }
     /// Starts this venue's REST simulator on 127.0.0.1:0, accepting `credentials` only.
     fn start_sim(&self, credentials: Credentials) -> SimFuture;
+
+    /// Requests a poll makes after its balance pages, for a derivatives venue's margin and
+    /// positions (margin.md section 1), by page id; empty for venues that report none.
+    fn account_pages(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Builds and signs the request of one of [`Self::account_pages`].
+    fn account_request(
+        &self,
+        creds: &Credentials,
+        now: Ts,
+        page: &str,
+    ) -> Result<RestRequest, AuthError> {
+        let _ = (creds, now);
+        Err(AuthError::Invalid {
+            field: "page",
+            reason: format!("no account page {page:?}"),
+        })
+    }
+    /// Pure: the margin and positions in a response to the request at `path` (a balance page
+    /// or an account page; replay knows only the path). Balances are not emitted here: they
+    /// come from [`Self::parse_page`]. The default reports nothing.
+    fn parse_account(
+        &self,
+        path: &str,
+        body: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        let _ = (path, body, emit);
+        Ok(())
+    }
 }
 
 /// Counters of one polling connector.
@@ -370,72 +405,8 @@ async fn poll_once(
             .venue
             .request(&c.credentials, Ts::now(), cursor.as_deref())
             .map_err(|e| ConnectorError::refused(e.to_string()))?;
-        if let Some(n) = NonZeroU32::new(req.weight) {
-            if limiter.until_n_ready(n).await.is_err() {
-                tracing::warn!(connector = %c.id, weight = req.weight, "request weight exceeds the whole quota");
-            }
-        }
-        let rb = req
-            .to_reqwest(client, &c.rest_url)
-            .map_err(ConnectorError::unavailable)?;
-        let resp = rb.send().await.map_err(|e| {
-            c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
-            // reqwest's error names the URL, which may carry a signature in the query.
-            let kind = if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "connect failed"
-            } else {
-                "failed"
-            };
-            // The innermost cause (a refused certificate, a reset) names no URL.
-            let mut cause: &dyn std::error::Error = &e;
-            while let Some(inner) = cause.source() {
-                cause = inner;
-            }
-            ConnectorError::unavailable(format!("request {} {kind}: {cause}", req.path))
-        })?;
-        let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = resp.text().await.map_err(|e| {
-            c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
-            ConnectorError::unavailable(format!("reading {}: {}", req.path, e.without_url()))
-        })?;
-        let received_at = Ts::now();
+        let (body, received_at) = fetch(c, client, limiter, &req).await?;
         let started = *started.get_or_insert(received_at);
-        if let Some(cap) = &c.capture {
-            // Only what the venue sent; the request (and its credentials) is never recorded.
-            let line = CaptureLine {
-                connector: c.id.clone(),
-                venue: c.venue.kind().to_owned(),
-                received_at,
-                channel: format!("rest:{}", req.path),
-                frame: crate::auth::redact(&body, &c.credentials).into_owned(),
-                epoch: 0,
-            };
-            let _ = cap.send(line).await;
-        }
-        if status != 200 {
-            c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
-            let excerpt = crate::error::excerpt(&body);
-            return Err(match status {
-                429 | 418 => ConnectorError::RateLimited {
-                    reason: format!(
-                        "http {status}: {}retry after {} s",
-                        if status == 418 { "banned, " } else { "" },
-                        retry_after.unwrap_or(Duration::from_secs(1)).as_secs()
-                    ),
-                    wait: retry_after.unwrap_or(Duration::from_secs(1)),
-                },
-                401 | 403 => ConnectorError::refused(format!("http {status}: {excerpt}")),
-                _ => ConnectorError::unavailable(format!("http {status}: {excerpt}")),
-            });
-        }
         let mut batch = Vec::new();
         let next = c
             .venue
@@ -460,6 +431,8 @@ async fn poll_once(
                 .await
                 .map_err(|_| ConnectorError::PipelineClosed)?;
         }
+        // The margin and positions a balance page also carries (Bybit, OKX, Deribit).
+        send_account(c, &req.path, &body, received_at, outbox).await?;
         match next {
             Some(n) => cursor = Some(n),
             None => {
@@ -473,11 +446,131 @@ async fn poll_once(
                     )))
                     .await
                     .map_err(|_| ConnectorError::PipelineClosed)?;
+                // Then the derivatives venue's margin and positions pages, if it has any.
+                for page in c.venue.account_pages() {
+                    let req = c
+                        .venue
+                        .account_request(&c.credentials, Ts::now(), page)
+                        .map_err(|e| ConnectorError::refused(e.to_string()))?;
+                    let (body, received_at) = fetch(c, client, limiter, &req).await?;
+                    send_account(c, &req.path, &body, received_at, outbox).await?;
+                }
                 return Ok(sent);
             }
         }
     }
     Err(ConnectorError::unavailable("more than 1000 pages"))
+}
+
+/// Sends one request within the venue's budget and records the response in the capture;
+/// returns the body of a 200 and its receive time, else the error the status means.
+async fn fetch(
+    c: &PollingConnector,
+    client: &reqwest::Client,
+    limiter: &DefaultDirectRateLimiter,
+    req: &RestRequest,
+) -> Result<(String, Ts), ConnectorError> {
+    if let Some(n) = NonZeroU32::new(req.weight) {
+        if limiter.until_n_ready(n).await.is_err() {
+            tracing::warn!(connector = %c.id, weight = req.weight, "request weight exceeds the whole quota");
+        }
+    }
+    let rb = req
+        .to_reqwest(client, &c.rest_url)
+        .map_err(ConnectorError::unavailable)?;
+    let resp = rb.send().await.map_err(|e| {
+        c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
+        // reqwest's error names the URL, which may carry a signature in the query.
+        let kind = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "connect failed"
+        } else {
+            "failed"
+        };
+        // The innermost cause (a refused certificate, a reset) names no URL.
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(inner) = cause.source() {
+            cause = inner;
+        }
+        ConnectorError::unavailable(format!("request {} {kind}: {cause}", req.path))
+    })?;
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = resp.text().await.map_err(|e| {
+        c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
+        ConnectorError::unavailable(format!("reading {}: {}", req.path, e.without_url()))
+    })?;
+    let received_at = Ts::now();
+    if let Some(cap) = &c.capture {
+        // Only what the venue sent; the request (and its credentials) is never recorded.
+        let line = CaptureLine {
+            connector: c.id.clone(),
+            venue: c.venue.kind().to_owned(),
+            received_at,
+            channel: format!("rest:{}", req.path),
+            frame: crate::auth::redact(&body, &c.credentials).into_owned(),
+            epoch: 0,
+        };
+        let _ = cap.send(line).await;
+    }
+    if status != 200 {
+        c.stats.http_errors.fetch_add(1, Ordering::Relaxed);
+        let excerpt = crate::error::excerpt(&body);
+        return Err(match status {
+            429 | 418 => ConnectorError::RateLimited {
+                reason: format!(
+                    "http {status}: {}retry after {} s",
+                    if status == 418 { "banned, " } else { "" },
+                    retry_after.unwrap_or(Duration::from_secs(1)).as_secs()
+                ),
+                wait: retry_after.unwrap_or(Duration::from_secs(1)),
+            },
+            401 | 403 => ConnectorError::refused(format!("http {status}: {excerpt}")),
+            _ => ConnectorError::unavailable(format!("http {status}: {excerpt}")),
+        });
+    }
+    Ok((body, received_at))
+}
+
+/// The margin and positions in one response, sent reliably like balances.
+async fn send_account(
+    c: &PollingConnector,
+    path: &str,
+    body: &str,
+    received_at: Ts,
+    outbox: &mut Outbox,
+) -> Result<(), ConnectorError> {
+    let mut items = Vec::new();
+    c.venue
+        .parse_account(path, body, &mut |i| {
+            items.push(i.into_obs(c.index, received_at))
+        })
+        .map_err(|e| {
+            c.stats.parse_errors.fetch_add(1, Ordering::Relaxed);
+            ConnectorError::unavailable(format!("{path}: {e}"))
+        })?;
+    for o in items {
+        outbox
+            .push_reliable(o)
+            .await
+            .map_err(|_| ConnectorError::PipelineClosed)?;
+    }
+    Ok(())
+}
+
+/// Whether `path` is the path of one of `venue`'s account pages (margin, positions) rather
+/// than a balance page: a page id is `path` or `path?query`.
+pub fn is_account_path(venue: &dyn PollingVenue, path: &str) -> bool {
+    venue
+        .account_pages()
+        .iter()
+        .any(|page| page.split('?').next() == Some(path))
 }
 
 fn is_auth_message(m: &str) -> bool {

@@ -228,6 +228,7 @@ mod balance_tests {
         locked: Option<Decimal>,
     ) -> Observation {
         Observation::Balance(BalanceObs {
+            unrealized_pnl: None,
             connector: 0,
             venue_asset: asset.into(),
             total,

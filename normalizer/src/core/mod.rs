@@ -17,6 +17,7 @@ use schemas::{
 use std::collections::{BTreeMap, HashMap};
 
 mod balances;
+mod venue_margin;
 
 use balances::{account_of, expect_sources};
 pub use balances::{reconcile, BALANCES_STREAM};
@@ -317,6 +318,8 @@ impl Normalizer {
                     }
                 }
             }
+            Observation::Margin(m) => self.apply_margin(m, out),
+            Observation::Position(p) => self.apply_position(p, out),
             Observation::Status(mut s) => {
                 self.stats.statuses += 1;
                 if s.stream == BALANCES_STREAM {

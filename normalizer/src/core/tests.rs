@@ -224,6 +224,7 @@ mod valuation_tests {
 
     fn usd(total: rust_decimal::Decimal, at_ms: i64) -> Observation {
         Observation::Balance(BalanceObs {
+            unrealized_pnl: None,
             connector: 0,
             venue_asset: "ZUSD".into(),
             total,

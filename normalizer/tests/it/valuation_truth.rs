@@ -322,6 +322,7 @@ fn connector(id: &str, kind: SourceKind) -> ConnectorInfo {
 
 fn obs(connector: u32, code: &str, total: Decimal, at: Ts) -> Observation {
     Observation::Balance(BalanceObs {
+        unrealized_pnl: None,
         connector,
         venue_asset: code.into(),
         total,

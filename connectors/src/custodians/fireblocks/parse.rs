@@ -92,6 +92,7 @@ pub fn parse_vault_accounts(
                 asset.staked,
             );
             emit(ParsedBalance {
+                unrealized_pnl: None,
                 venue_asset: asset.id,
                 total,
                 available,

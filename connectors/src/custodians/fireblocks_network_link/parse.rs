@@ -124,6 +124,7 @@ fn parse_balances(
             split(total, available)
         };
         emit(ParsedBalance {
+            unrealized_pnl: None,
             venue_asset: Cow::Borrowed(asset.as_ref()),
             total,
             available: Some(available),

@@ -32,6 +32,7 @@ fn account_position_parses_to_exact_balances() {
     assert_eq!(
         b,
         vec![ParsedBalance {
+            unrealized_pnl: None,
             venue_asset: "ETH".into(),
             total: dec!(10000.000000),
             available: Some(dec!(10000.000000)),
@@ -117,6 +118,7 @@ fn rest_and_ws_agree_on_the_same_fields() {
     BinanceBalances
         .parse_balances(&body, &mut |b| {
             rest.push(ParsedBalance {
+                unrealized_pnl: None,
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: None,
                 wallet: None,

@@ -23,6 +23,7 @@ fn parse(frame: &str) -> (FrameKind, Vec<ParsedBalance<'static>>) {
     let kind = BybitWalletStream
         .parse(frame, &mut |b| {
             out.push(ParsedBalance {
+                unrealized_pnl: None,
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: b.sub_account.map(|s| s.into_owned().into()),
                 wallet: b.wallet.map(|s| s.into_owned().into()),
@@ -41,6 +42,7 @@ fn wallet_push_parses_to_exact_balances() {
     assert_eq!(
         b,
         vec![ParsedBalance {
+            unrealized_pnl: None,
             venue_asset: "BTC".into(),
             total: dec!(0.00102964),
             // `availableToWithdraw` 0.00102964, `locked` 0, both margins "": all free.

@@ -29,6 +29,7 @@ fn account_push_parses_to_exact_balances() {
     let (kind, b) = parse(FIXTURE);
     assert_eq!(kind, FrameKind::Data);
     let one = |ccy: &str, total: Decimal, u_time: i64| ParsedBalance {
+        unrealized_pnl: None,
         venue_asset: ccy.to_owned().into(),
         total,
         // availBal + frozenBal (0) == cashBal: both given.
@@ -106,6 +107,7 @@ fn rest_and_ws_agree_on_the_same_fields() {
     OkxBalances
         .parse_balances(&body, &mut |b| {
             rest.push(ParsedBalance {
+                unrealized_pnl: None,
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: None,
                 wallet: None,

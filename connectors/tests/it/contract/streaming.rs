@@ -152,8 +152,8 @@ impl Run {
                     self.violation(format!("status of another connector or stream: {s:?}"));
                 }
             }
-            Observation::Balance(b) => {
-                self.violation(format!("a price stream sent a balance: {b:?}"));
+            Observation::Balance(_) | Observation::Margin(_) | Observation::Position(_) => {
+                self.violation(format!("a price stream sent account data: {o:?}"));
             }
         }
         self.log.push(o);
@@ -200,14 +200,14 @@ impl Run {
     fn quotes_since(&self, mark: usize) -> impl Iterator<Item = &QuoteObs> {
         self.log[mark..].iter().filter_map(|o| match o {
             Observation::Quote(q) => Some(q),
-            Observation::Status(_) | Observation::Balance(_) => None,
+            _ => None,
         })
     }
 
     fn statuses_since(&self, mark: usize) -> impl Iterator<Item = &FeedStatus> {
         self.log[mark..].iter().filter_map(|o| match o {
             Observation::Status(s) => Some(s),
-            Observation::Quote(_) | Observation::Balance(_) => None,
+            _ => None,
         })
     }
 
@@ -636,8 +636,8 @@ async fn every_registry_venue_stops_promptly_while_backing_off() {
                     }
                 }
                 Observation::Status(_) => {}
-                Observation::Balance(b) => {
-                    failures.push(format!("{kind}: a price stream sent a balance: {b:?}"))
+                Observation::Balance(_) | Observation::Margin(_) | Observation::Position(_) => {
+                    failures.push(format!("{kind}: a price stream sent account data: {o:?}"))
                 }
             }
         }
