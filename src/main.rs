@@ -3,6 +3,7 @@
 mod assets_cmd;
 mod config;
 mod http;
+mod metrics;
 mod plan;
 mod replay;
 mod run;

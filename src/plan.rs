@@ -298,7 +298,9 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
             None
         }
     };
-    let valuation = valuation_params(cfg.valuation.as_ref(), &assets);
+    let mut valuation = valuation_params(cfg.valuation.as_ref(), &assets);
+    // `[margin] unrealized_pnl` is a valuation parameter (it changes CV, so it is hashed).
+    valuation.unrealized_pnl = cfg.margin.unrealized_pnl;
     for problem in valuation.validate() {
         errors.push(ConfigError::new("valuation", problem));
     }
@@ -315,7 +317,8 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
         connectors: planned,
         normalizer: Normalizer::new(infos, engine, cfg.reference.cadence_ms as i64)
             .with_assets(assets)
-            .with_valuation(valuation, requirements),
+            .with_valuation(valuation, requirements)
+            .with_margin(cfg.margin.clone()),
         pairs: pair_set.into_iter().collect(),
     })
 }

@@ -289,17 +289,16 @@ impl Tap for Console {
     fn look(&mut self, view: LiveView<'_>) {
         match self.due {
             Due::Summary => self.summary.print(),
-            Due::Metrics => {
-                self.dash
-                    .set_metrics(crate::http::metrics_text(&crate::http::MetricsInput {
-                        stats: &self.stats,
-                        poll: &self.poll_stats,
-                        summary: &self.summary,
-                        core: view.stats,
-                        kafka: view.kafka,
-                        queue_depth: view.queued,
-                    }))
-            }
+            Due::Metrics => self.dash.set_metrics(crate::metrics::metrics_text(
+                &crate::metrics::MetricsInput {
+                    stats: &self.stats,
+                    poll: &self.poll_stats,
+                    summary: &self.summary,
+                    core: view.stats,
+                    kafka: view.kafka,
+                    queue_depth: view.queued,
+                },
+            )),
         }
     }
 

@@ -23,6 +23,9 @@ pub struct Summary {
     latest: BTreeMap<String, ReferencePrice>,
     reports: BTreeMap<String, schemas::CollateralReport>,
     feeds: BTreeMap<String, FeedState>,
+    /// The latest `venue_margin.v1` per key, and the open positions per key.
+    venue_margins: BTreeMap<String, schemas::VenueMarginRecord>,
+    positions: BTreeMap<String, schemas::PositionRecord>,
     stats: Vec<(String, Arc<ConnectorStats>)>,
     to_stderr: bool,
 }
@@ -38,6 +41,8 @@ impl Summary {
             latest: BTreeMap::new(),
             reports: BTreeMap::new(),
             feeds: BTreeMap::new(),
+            venue_margins: BTreeMap::new(),
+            positions: BTreeMap::new(),
             stats,
             to_stderr,
         }
@@ -56,6 +61,15 @@ impl Summary {
                 self.feeds
                     .insert(format!("{}/{}", s.connector, s.stream), s.state);
             }
+            Record::VenueMargin(m) => {
+                self.venue_margins.insert(m.key(), m.clone());
+            }
+            Record::Position(p) if p.size.is_zero() => {
+                self.positions.remove(&p.key());
+            }
+            Record::Position(p) => {
+                self.positions.insert(p.key(), p.clone());
+            }
             _ => {}
         }
     }
@@ -63,6 +77,11 @@ impl Summary {
     /// The latest report of every account.
     pub fn reports(&self) -> impl Iterator<Item = &schemas::CollateralReport> {
         self.reports.values()
+    }
+
+    /// The latest margin of every venue account.
+    pub fn venue_margins(&self) -> impl Iterator<Item = &schemas::VenueMarginRecord> {
+        self.venue_margins.values()
     }
 
     /// Every stream and whether it is LIVE.
@@ -166,6 +185,43 @@ impl Summary {
                         m.source
                     ));
                 }
+            }
+        }
+        // One line per venue account: how close it is to liquidation, as the venue says.
+        if !self.venue_margins.is_empty() {
+            out.push_str(&format!(
+                "{:<24} {:>16} {:>14} {:>9}  {:<11} {}\n",
+                "VENUE ACCOUNT", "EQUITY", "MAINT MARGIN", "COVERAGE", "STATUS", "POSITIONS"
+            ));
+            for (key, m) in &self.venue_margins {
+                let show = |d: Option<rust_decimal::Decimal>| {
+                    d.map_or("-".to_owned(), |d| {
+                        format!("{} {}", d.round_dp(2), m.currency)
+                    })
+                };
+                let prefix = format!("{}/{}/", m.account, m.source);
+                let positions: Vec<String> = self
+                    .positions
+                    .range(prefix.clone()..)
+                    .take_while(|(k, _)| k.starts_with(&prefix))
+                    .map(|(_, p)| {
+                        let side = if p.side == schemas::PositionSide::Short {
+                            "-"
+                        } else {
+                            "+"
+                        };
+                        format!("{} {side}{}", p.instrument, p.size.normalize())
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "{key:<24} {:>16} {:>14} {:>9}  {:<11} {}\n",
+                    show(m.equity),
+                    show(m.maintenance_margin),
+                    m.maintenance_coverage
+                        .map_or("-".to_owned(), |c| c.to_string()),
+                    m.status.as_str(),
+                    positions.join(", ")
+                ));
             }
         }
         // One compact line of feed health per connector: streams live / streams known.

@@ -108,6 +108,7 @@ fn holdings() -> Vec<Holding> {
         .enumerate()
         .flat_map(|(i, a)| {
             (0..3).map(move |s| Holding {
+                unrealized_pnl: None,
                 source: format!("source{s}"),
                 source_kind: if s == 2 {
                     SourceKind::Custodian
@@ -251,6 +252,7 @@ fn bench(c: &mut Criterion) {
     );
 
     let balance = BalanceSnapshot {
+        unrealized_pnl: None,
         schema: BalanceSchema,
         account: "fund-a".into(),
         source: "kraken-main".into(),

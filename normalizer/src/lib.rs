@@ -8,3 +8,4 @@ pub mod driver;
 pub mod publish;
 pub mod reference;
 pub mod valuation;
+pub mod venue_margin;

@@ -137,6 +137,10 @@ pub struct BalanceSnapshot {
     /// When we last confirmed this balance: the poll's response or the stream message that
     /// carried it. Staleness (collateral.md step 1) is measured from here.
     pub received_at: Ts,
+    /// The asset's unrealized P&L at the venue beside `total` (the wallet balance), when the
+    /// venue reports one (derivatives settled in this asset); margin.md section 1 says how much
+    /// of it counts (`[margin] unrealized_pnl`).
+    pub unrealized_pnl: Option<Decimal>,
 }
 
 /// Status of a reference price.
@@ -280,6 +284,9 @@ pub struct SourceQuantity {
     pub venue_asset: String,
     /// When the balance was last confirmed (`balance.v1` `received_at`).
     pub confirmed_at: Ts,
+    /// The unrealized P&L of this holding that counts in `quantity`'s asset (margin.md section
+    /// 1: with `losses_only`, a loss only); null when none counts.
+    pub unrealized_pnl: Option<Decimal>,
 }
 
 /// A balance whose venue code the asset registry cannot map: shown, counting 0.

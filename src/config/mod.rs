@@ -42,6 +42,9 @@ pub struct Config {
     /// Collateral valuation parameters (collateral.md); absent fields keep the defaults.
     #[serde(default)]
     pub valuation: Option<normalizer::valuation::ValuationParams>,
+    /// Venue margin bands and the unrealized P&L rule (margin.md section 1).
+    #[serde(default)]
+    pub margin: normalizer::venue_margin::MarginParams,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -419,7 +422,25 @@ pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
                     cfg.runtime = r;
                 }
             }
-            "valuation" => cfg.valuation = section("valuation", value, &mut errors),
+            "valuation" => {
+                if value.get("unrealized_pnl").is_some() {
+                    errors.push(ConfigError::new(
+                        "valuation.unrealized_pnl",
+                        "set in [margin] (margin.md section 1), not in [valuation]",
+                    ));
+                }
+                cfg.valuation = section("valuation", value, &mut errors)
+            }
+            "margin" => {
+                if let Some(m) = section::<normalizer::venue_margin::MarginParams>(
+                    "margin", value, &mut errors,
+                ) {
+                    for (field, message) in m.validate() {
+                        errors.push(ConfigError::new(format!("margin.{field}"), message));
+                    }
+                    cfg.margin = m;
+                }
+            }
             "dashboard" => {
                 if let Some(d) = section("dashboard", value, &mut errors) {
                     cfg.dashboard = d;
@@ -427,7 +448,7 @@ pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
             }
             other => errors.push(ConfigError::new(
                 other,
-                "unknown section, expected one of connectors, reference, kafka, accounts, assets, runtime, valuation, dashboard",
+                "unknown section, expected one of connectors, reference, kafka, accounts, assets, runtime, valuation, margin, dashboard",
             )),
         }
     }
@@ -470,6 +491,41 @@ mod tests {
 
     /// The `[kafka]` defaults are the sink's (defined once, in `normalizer::publish`), and they
     /// are the documented ones.
+    #[test]
+    fn margin_section_parses_and_names_bad_fields() {
+        use normalizer::valuation::UnrealizedPnl;
+        let dec = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+        let cfg = parse("").unwrap();
+        assert_eq!(cfg.margin.warn_below, dec("2.0"));
+        assert_eq!(cfg.margin.danger_below, dec("1.25"));
+        assert_eq!(cfg.margin.unrealized_pnl, UnrealizedPnl::LossesOnly);
+        let cfg = parse(
+            "[margin]\nwarn_below = \"3\"\ndanger_below = \"1.5\"\nunrealized_pnl = \"include\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.margin.warn_below, dec("3"));
+        assert_eq!(cfg.margin.unrealized_pnl, UnrealizedPnl::Include);
+        let paths = |text: &str| -> Vec<String> {
+            parse(text)
+                .unwrap_err()
+                .into_iter()
+                .map(|e| e.path)
+                .collect()
+        };
+        assert_eq!(
+            paths("[margin]\nunrealized_pnl = \"gains_only\"\n"),
+            vec!["margin.unrealized_pnl"]
+        );
+        assert_eq!(
+            paths("[margin]\nwarn_below = \"1.1\"\ndanger_below = \"1.2\"\n"),
+            vec!["margin.warn_below"]
+        );
+        assert_eq!(
+            paths("[valuation]\nunrealized_pnl = \"include\"\n"),
+            vec!["valuation.unrealized_pnl"]
+        );
+    }
+
     #[test]
     fn kafka_defaults_are_the_sinks() {
         let cfg = parse("[kafka]\nbrokers = \"k:9092\"\n").unwrap();

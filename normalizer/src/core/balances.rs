@@ -124,6 +124,7 @@ impl Normalizer {
             pending: b.pending,
             as_of: b.as_of.unwrap_or(b.received_at),
             received_at: b.received_at,
+            unrealized_pnl: b.unrealized_pnl,
         })
     }
 
@@ -161,6 +162,7 @@ impl Normalizer {
                 pending: None,
                 as_of: b.received_at,
                 received_at: b.received_at,
+                unrealized_pnl: None,
             }));
         }
         if let Some(report) = self.valuer.value_if_changed(

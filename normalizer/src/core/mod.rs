@@ -59,6 +59,10 @@ pub struct CoreStats {
     /// Balances whose parts did not add up to the total (published reconciled: available is
     /// never more than the venue's own available figure, locked = total - available).
     pub inconsistent_balances: u64,
+    /// `venue_margin.v1` records made.
+    pub venue_margins: u64,
+    /// `position.v1` records made (closes included).
+    pub positions: u64,
 }
 
 /// The names a `price_tick.v1` of one source carries, made once: a tick clones them without
@@ -205,6 +209,8 @@ pub struct Normalizer {
     requirements: BTreeMap<String, Decimal>,
     /// The latest `<ASSET>-USD` reference price per asset, for valuation.
     usd_prices: HashMap<String, ReferencePrice>,
+    /// Venue margin and positions (margin.md section 1).
+    venue: venue_margin::VenueState,
 }
 
 impl Normalizer {
@@ -232,6 +238,7 @@ impl Normalizer {
             valuer,
             requirements: BTreeMap::new(),
             usd_prices: HashMap::new(),
+            venue: Default::default(),
         }
     }
 

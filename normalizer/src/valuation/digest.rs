@@ -39,6 +39,10 @@ struct HoldingRow<'a> {
     as_of: Ts,
     network: Option<&'a str>,
     confirmed_at: Ts,
+    /// Only when the venue gave one, so digests of holdings without derivatives are those of
+    /// before the field existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unrealized_pnl: Option<Decimal>,
 }
 
 #[derive(Serialize)]
@@ -79,6 +83,7 @@ pub(super) fn input_digest(
             as_of: h.as_of,
             network: h.network.as_deref(),
             confirmed_at: h.confirmed_at,
+            unrealized_pnl: h.unrealized_pnl,
         })
         .collect();
     // Holding order does not change the method's result, so it must not change the digest.

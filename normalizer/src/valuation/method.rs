@@ -100,12 +100,21 @@ fn value_asset<'a>(
             .max_balance_age_ms(h.source_kind)
             .saturating_mul(1000);
         let stale = age_us > max_age_us;
+        // margin.md section 1: the wallet balance plus the unrealized P&L the rule counts.
+        let pnl = params.unrealized_pnl.counted(h.unrealized_pnl);
         if stale {
             flags.insert(flags::STALE_BALANCE);
         } else {
             sum = sum.and_then(|q| q.checked_add(h.quantity));
+            if let Some(p) = pnl {
+                sum = sum.and_then(|q| q.checked_add(p));
+                if p.is_sign_negative() {
+                    flags.insert(flags::UNREALIZED_LOSS);
+                }
+            }
         }
         by_source.push(SourceQuantity {
+            unrealized_pnl: pnl,
             source: h.source.clone(),
             quantity: h.quantity,
             as_of: h.as_of,
@@ -286,7 +295,7 @@ fn cents_up(d: Decimal) -> Decimal {
 /// `cv / requirement` rounded down to 4 dp, for `requirement > 0`. The division keeps 28
 /// significant digits and may round up onto the next step, so the floor is settled with exact
 /// multiplications.
-fn coverage(cv: Decimal, requirement: Decimal) -> Decimal {
+pub(crate) fn coverage(cv: Decimal, requirement: Decimal) -> Decimal {
     let step = Decimal::from(10_000);
     let exact_floor = || {
         let scaled = cv.checked_mul(step)?;

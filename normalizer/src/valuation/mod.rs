@@ -81,6 +81,7 @@ mod digest;
 mod method;
 mod valuer;
 
+pub(crate) use method::coverage;
 pub use method::{value_account, value_account_with};
 pub use valuer::{AccountValuer, GoneHolding, Unmapped};
 
@@ -119,6 +120,9 @@ pub mod flags {
     /// A held asset's first reference price has not come yet at start-up: the account is
     /// `DEGRADED`, never `MARGIN_CALL`, until it comes or the start-up grace has passed.
     pub const AWAITING_PRICES: &str = "AWAITING_PRICES";
+    /// A settlement asset's unrealized loss at a derivatives venue reduced its quantity
+    /// (margin.md section 1).
+    pub const UNREALIZED_LOSS: &str = "UNREALIZED_LOSS";
 
     /// Flags that make an account `DEGRADED`: the figure rests on missing or old data.
     pub const DEGRADING: &[&str] = &[
@@ -184,6 +188,37 @@ pub struct ValuationParams {
     pub max_balance_age_exchange_ms: i64,
     /// A custodian balance older than this counts 0, in milliseconds.
     pub max_balance_age_custodian_ms: i64,
+    /// How a settlement asset's unrealized P&L counts (margin.md section 1): set from
+    /// `[margin] unrealized_pnl` (config refuses it under `[valuation]`); part of
+    /// `params_hash`.
+    pub unrealized_pnl: UnrealizedPnl,
+}
+
+/// `[margin] unrealized_pnl`: how much of a settlement asset's unrealized P&L at a
+/// derivatives venue counts as collateral (margin.md section 1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnrealizedPnl {
+    /// Gains and losses both count.
+    Include,
+    /// Losses reduce collateral; gains do not count until realized (the default).
+    #[default]
+    LossesOnly,
+    /// Neither counts: the wallet balance alone.
+    Exclude,
+}
+
+impl UnrealizedPnl {
+    /// The part of `pnl` that counts under this rule.
+    pub fn counted(self, pnl: Option<Decimal>) -> Option<Decimal> {
+        let pnl = pnl?;
+        let c = match self {
+            UnrealizedPnl::Include => pnl,
+            UnrealizedPnl::LossesOnly => pnl.min(Decimal::ZERO),
+            UnrealizedPnl::Exclude => Decimal::ZERO,
+        };
+        (!c.is_zero()).then_some(c)
+    }
 }
 
 /// "Other listed large caps" of collateral.md's `alt` class, besides SOL: the largest
@@ -268,6 +303,7 @@ impl Default for ValuationParams {
             ]),
             max_balance_age_exchange_ms: 5 * 60 * 1000,
             max_balance_age_custodian_ms: 24 * 60 * 60 * 1000,
+            unrealized_pnl: UnrealizedPnl::default(),
         }
     }
 }
@@ -387,6 +423,9 @@ pub struct Holding {
     pub venue_asset: String,
     /// When the balance was last confirmed (`received_at`): staleness is measured from here.
     pub confirmed_at: Ts,
+    /// The venue's unrealized P&L beside the balance (`balance.v1`), counted by the
+    /// `unrealized_pnl` rule.
+    pub unrealized_pnl: Option<Decimal>,
 }
 
 impl Holding {
@@ -408,6 +447,7 @@ impl Holding {
             network: None,
             venue_asset: asset.to_owned(),
             confirmed_at: at,
+            unrealized_pnl: None,
         }
     }
 }
@@ -437,6 +477,7 @@ impl From<&BalanceSnapshot> for Holding {
             network: b.network.clone(),
             venue_asset: b.venue_asset.clone(),
             confirmed_at: b.received_at,
+            unrealized_pnl: b.unrealized_pnl,
         }
     }
 }

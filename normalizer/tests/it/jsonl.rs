@@ -34,6 +34,7 @@ fn records() -> Vec<Record> {
             epoch: 3,
         }),
         Record::Balance(BalanceSnapshot {
+            unrealized_pnl: None,
             schema: BalanceSchema,
             account: "acct-1".into(),
             source: "kraken-main".into(),

@@ -44,6 +44,7 @@ fn price_tick(base: &str, seq: u64) -> Record {
 /// `pending` carries a sequence number so the test can check order and uniqueness.
 fn balance(account: &str, source: &str, asset: &str, seq: u64) -> Record {
     Record::Balance(BalanceSnapshot {
+        unrealized_pnl: None,
         schema: BalanceSchema,
         account: account.into(),
         source: source.into(),
@@ -117,6 +118,7 @@ fn report(account: &str) -> Record {
             asset: "BTC".into(),
             quantity: dec!(12.5),
             by_source: vec![SourceQuantity {
+                unrealized_pnl: None,
                 source: "fireblocks-main".into(),
                 quantity: dec!(12.5),
                 as_of: Ts::from_millis(T0),

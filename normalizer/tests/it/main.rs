@@ -9,3 +9,4 @@ mod reference_props;
 mod valuation_examples;
 mod valuation_props;
 mod valuation_truth;
+mod venue_margin;

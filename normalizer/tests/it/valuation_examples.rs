@@ -680,6 +680,7 @@ fn serialized_report_shape() {
 
 fn balance(account: &str, source: &str, asset: &str, total: Decimal, as_of: Ts) -> BalanceSnapshot {
     BalanceSnapshot {
+        unrealized_pnl: None,
         schema: BalanceSchema,
         account: account.to_owned(),
         source: source.to_owned(),

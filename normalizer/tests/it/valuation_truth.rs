@@ -65,6 +65,7 @@ fn snapshot(
     received_at: Ts,
 ) -> BalanceSnapshot {
     BalanceSnapshot {
+        unrealized_pnl: None,
         schema: BalanceSchema,
         account: "fund-a".into(),
         source: source.into(),

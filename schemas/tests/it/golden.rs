@@ -91,8 +91,28 @@ fn keys_follow_records_md() {
                 "kraken-spot/ticker:BTC-USD".into(),
                 "collateral.feed-status.v1".into()
             ),
+            (
+                "fund-b/bybit-account".into(),
+                "collateral.venue-margin.v1".into()
+            ),
+            (
+                "fund-a/binance-usdm-account/BTC-USDT-PERP:SHORT".into(),
+                "collateral.positions.v1".into()
+            ),
         ]
     );
+    // Venue margin and positions are partitioned by account, like balances.
+    let all = crate::support::all();
+    assert_eq!(all[5].1.partition_key(), "fund-b");
+    assert_eq!(all[6].1.partition_key(), "fund-a");
+    // Per-currency margin (Deribit segregated) and one-way positions key without suffixes.
+    let mut m = crate::support::venue_margin();
+    m.per_currency = true;
+    m.currency = "BTC".into();
+    assert_eq!(m.key(), "fund-b/bybit-account/BTC");
+    let mut p = crate::support::position();
+    p.hedge_side = None;
+    assert_eq!(p.key(), "fund-a/binance-usdm-account/BTC-USDT-PERP");
     assert_eq!(
         Record::Balance(crate::support::balance()).partition_key(),
         "fund-a"

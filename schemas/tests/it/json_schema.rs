@@ -26,6 +26,14 @@ fn generated() -> Vec<(&'static str, String)> {
             "feed_status.v1",
             serde_json::to_string_pretty(&json_schema_for::<FeedStatus>()),
         ),
+        (
+            "venue_margin.v1",
+            serde_json::to_string_pretty(&json_schema_for::<VenueMarginRecord>()),
+        ),
+        (
+            "position.v1",
+            serde_json::to_string_pretty(&json_schema_for::<PositionRecord>()),
+        ),
     ]
     .into_iter()
     .map(|(n, s)| (n, s.unwrap() + "\n"))

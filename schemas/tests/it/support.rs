@@ -33,6 +33,7 @@ pub fn price_tick() -> PriceTick {
 
 pub fn balance() -> BalanceSnapshot {
     BalanceSnapshot {
+        unrealized_pnl: None,
         schema: BalanceSchema,
         account: "fund-a".into(),
         source: "kraken-main".into(),
@@ -127,6 +128,7 @@ pub fn collateral_report() -> CollateralReport {
             asset: "BTC".into(),
             quantity: dec!(100),
             by_source: vec![SourceQuantity {
+                unrealized_pnl: None,
                 source: "kraken-main".into(),
                 quantity: dec!(100),
                 as_of: t("2026-11-24T11:00:01.000000Z"),
@@ -201,6 +203,59 @@ pub fn feed_status() -> FeedStatus {
     }
 }
 
+/// A Bybit unified account in WARN: equity 16,000 USD against 10,000 maintenance margin.
+pub fn venue_margin() -> VenueMarginRecord {
+    VenueMarginRecord {
+        schema: VenueMarginSchema,
+        account: "fund-b".into(),
+        source: "bybit-account".into(),
+        venue: "bybit".into(),
+        currency: "USD".into(),
+        per_currency: false,
+        equity: Some(Decimal::new(16_000_25, 2)),
+        wallet_balance: Some(Decimal::new(17_500, 0)),
+        unrealized_pnl: Some(Decimal::new(-1_499_75, 2)),
+        initial_margin: Some(Decimal::new(12_000, 0)),
+        maintenance_margin: Some(Decimal::new(10_000, 0)),
+        venue_margin_ratio: Some(Decimal::new(6249, 4)),
+        venue_margin_ratio_kind: MarginRatioKind::MmOverEquity,
+        maintenance_coverage: Some(Decimal::new(1_6000, 4)),
+        status: MarginStatus::Warn,
+        usd_price: Some(Decimal::ONE),
+        equity_usd: Some(Decimal::new(16_000_25, 2)),
+        maintenance_margin_usd: Some(Decimal::new(10_000, 0)),
+        as_of: t("2026-11-24T11:00:00.000000Z"),
+        received_at: t("2026-11-24T11:00:00.120000Z"),
+        seq: 42,
+    }
+}
+
+/// A short BTC perpetual at Binance USD-M, hedge mode.
+pub fn position() -> PositionRecord {
+    PositionRecord {
+        schema: PositionSchema,
+        account: "fund-a".into(),
+        source: "binance-usdm-account".into(),
+        venue: "binance_usdm".into(),
+        venue_symbol: "BTCUSDT".into(),
+        instrument: "BTC-USDT-PERP".into(),
+        market: Market::Perpetual,
+        side: PositionSide::Short,
+        hedge_side: Some(PositionSide::Short),
+        size: Decimal::new(125, 3),
+        contracts: Decimal::new(125, 3),
+        entry_price: Some(Decimal::new(64_003_25, 2)),
+        mark_price: Some(Decimal::new(65_000, 0)),
+        unrealized_pnl: Some(Decimal::new(-124_59375, 5)),
+        pnl_currency: Some("USDT".into()),
+        liquidation_price: Some(Decimal::new(98_500_5, 1)),
+        margin_mode: Some("cross".into()),
+        as_of: t("2026-11-24T11:00:00.000000Z"),
+        received_at: t("2026-11-24T11:00:00.120000Z"),
+        seq: 7,
+    }
+}
+
 pub fn all() -> Vec<(&'static str, Record)> {
     vec![
         ("price_tick", Record::PriceTick(price_tick())),
@@ -211,5 +266,7 @@ pub fn all() -> Vec<(&'static str, Record)> {
             Record::CollateralReport(collateral_report()),
         ),
         ("feed_status", Record::FeedStatus(feed_status())),
+        ("venue_margin", Record::VenueMargin(venue_margin())),
+        ("position", Record::Position(position())),
     ]
 }
