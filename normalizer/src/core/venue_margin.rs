@@ -73,7 +73,7 @@ impl Normalizer {
         let (account, source, venue) = (account_of(conn), conn.id.clone(), conn.venue.clone());
         let currency = self.canonical(&venue, &m.currency);
         let usd_price = self.usd_price(&currency);
-        let usd = |v: Option<Decimal>| Some(v?.checked_mul(usd_price?)?);
+        let usd = |v: Option<Decimal>| v?.checked_mul(usd_price?);
         let status = self.venue.params.status(m.equity, m.maintenance_margin);
         let mut rec = VenueMarginRecord {
             schema: VenueMarginSchema,
