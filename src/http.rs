@@ -16,13 +16,23 @@ use tokio::sync::broadcast;
 
 const PAGE: &str = include_str!("dashboard.html");
 
-/// What the dashboard shows: the latest record per key of each kind, as JSON.
+/// What the dashboard shows: the latest record per key of each kind, as JSON, the open
+/// positions, and each venue account's maintenance coverage over the last hour.
 #[derive(Default)]
 struct Snapshot {
     reference_prices: BTreeMap<String, String>,
     reports: BTreeMap<String, String>,
     feeds: BTreeMap<String, String>,
+    venue_margins: BTreeMap<String, String>,
+    positions: BTreeMap<String, String>,
+    /// Per venue-margin key: `(received_at, coverage)`, oldest first, the last hour.
+    coverage: BTreeMap<String, std::collections::VecDeque<(schemas::Ts, String)>>,
 }
+
+/// How far back the coverage chart reaches.
+const HISTORY_MS: i64 = 60 * 60 * 1000;
+/// At most this many points per venue account (one per 5 s poll over the hour).
+const HISTORY_POINTS: usize = 720;
 
 /// Shared between the pipeline (which publishes into it) and the HTTP handlers.
 pub struct Dashboard {
@@ -54,17 +64,39 @@ impl Dashboard {
             }
             Record::CollateralReport(c) => ("report", c.account.clone()),
             Record::FeedStatus(_) => ("feed", r.key()),
+            Record::VenueMargin(_) => ("margin", r.key()),
+            Record::Position(_) => ("position", r.key()),
             _ => return,
         };
         let json = r.to_json();
         {
             let mut s = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+            if let Record::VenueMargin(m) = r {
+                let h = s.coverage.entry(key.clone()).or_default();
+                if let Some(c) = m.maintenance_coverage {
+                    h.push_back((m.received_at, c.to_string()));
+                }
+                let since = m.received_at.plus_millis(-HISTORY_MS);
+                while h.front().is_some_and(|(t, _)| *t < since) || h.len() > HISTORY_POINTS {
+                    h.pop_front();
+                }
+            }
             let m = match map {
                 "rp" => &mut s.reference_prices,
                 "report" => &mut s.reports,
+                "margin" => &mut s.venue_margins,
+                "position" => &mut s.positions,
                 _ => &mut s.feeds,
             };
-            m.insert(key, json.clone());
+            match r {
+                // A closed position leaves the page (its size-0 record still goes out live).
+                Record::Position(p) if p.size.is_zero() => {
+                    m.remove(&key);
+                }
+                _ => {
+                    m.insert(key, json.clone());
+                }
+            }
         }
         let _ = self.tx.send(Arc::from(json));
     }
@@ -78,11 +110,29 @@ impl Dashboard {
         let list = |m: &BTreeMap<String, String>| {
             format!("[{}]", m.values().cloned().collect::<Vec<_>>().join(","))
         };
+        let history: Vec<String> = s
+            .coverage
+            .iter()
+            .map(|(k, h)| {
+                let points: Vec<String> = h
+                    .iter()
+                    .map(|(t, c)| format!(r#"["{t}","{c}"]"#))
+                    .collect();
+                format!(
+                    "{}:[{}]",
+                    serde_json::Value::String(k.clone()),
+                    points.join(",")
+                )
+            })
+            .collect();
         format!(
-            r#"{{"reference_prices":{},"reports":{},"feeds":{}}}"#,
+            r#"{{"reference_prices":{},"reports":{},"feeds":{},"venue_margins":{},"positions":{},"coverage_history":{{{}}}}}"#,
             list(&s.reference_prices),
             list(&s.reports),
-            list(&s.feeds)
+            list(&s.feeds),
+            list(&s.venue_margins),
+            list(&s.positions),
+            history.join(",")
         )
     }
 }
