@@ -114,10 +114,8 @@ impl Dashboard {
             .coverage
             .iter()
             .map(|(k, h)| {
-                let points: Vec<String> = h
-                    .iter()
-                    .map(|(t, c)| format!(r#"["{t}","{c}"]"#))
-                    .collect();
+                let points: Vec<String> =
+                    h.iter().map(|(t, c)| format!(r#"["{t}","{c}"]"#)).collect();
                 format!(
                     "{}:[{}]",
                     serde_json::Value::String(k.clone()),
@@ -187,9 +185,10 @@ async fn events(
 pub async fn serve(
     listener: tokio::net::TcpListener,
     dash: Arc<Dashboard>,
+    access: Option<Arc<crate::access::Access>>,
     cancel: tokio_util::sync::CancellationToken,
 ) {
-    let app = axum::Router::new()
+    let mut app = axum::Router::new()
         .route("/", get(page))
         .route("/snapshot", get(snapshot))
         .route("/events", get(events))
@@ -197,6 +196,12 @@ pub async fn serve(
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .with_state(dash);
+    if let Some(access) = access {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            access,
+            crate::access::require,
+        ));
+    }
     // Not a graceful shutdown: SSE connections never end by themselves, and the dashboard has
     // nothing to flush.
     tokio::select! {

@@ -1,5 +1,6 @@
 //! `collateral-tracker`: the binary of interface.md. With no command it runs the demo.
 
+mod access;
 mod assets_cmd;
 mod config;
 mod http;
@@ -272,6 +273,16 @@ fn main() -> ExitCode {
             if !cred_errors.is_empty() {
                 return refuse(Some(&name), cred_errors);
             }
+            // Off loopback the endpoints need tokens, or the tracker does not start (exit 2).
+            let access = if cfg.dashboard.enabled && !args.no_dashboard {
+                let address = args.dashboard.as_deref().unwrap_or(&cfg.dashboard.address);
+                match access::load(&cfg.dashboard, address) {
+                    Ok(a) => a,
+                    Err(errors) => return refuse(Some(&name), errors),
+                }
+            } else {
+                None
+            };
             let rt = match runtime() {
                 Ok(rt) => rt,
                 Err(code) => return code,
@@ -280,7 +291,7 @@ fn main() -> ExitCode {
             // a connector handing it an observation then wakes a task, not a parked thread (a
             // futex wake and a context switch per wake-up).
             finished(rt.block_on(async move {
-                tokio::spawn(run::run(cfg, plan, credentials, args))
+                tokio::spawn(run::run(cfg, plan, credentials, access, args))
                     .await
                     .unwrap_or_else(|e| Err(anyhow::anyhow!("the run loop failed: {e}")))
             }))

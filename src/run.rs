@@ -313,6 +313,7 @@ async fn serve_dashboard(
     cfg: &Config,
     args: &RunArgs,
     dash: &Arc<crate::http::Dashboard>,
+    access: Option<Arc<crate::access::Access>>,
     cancel: CancellationToken,
 ) -> bool {
     if !cfg.dashboard.enabled || args.no_dashboard {
@@ -326,7 +327,7 @@ async fn serve_dashboard(
         Ok(listener) => {
             let shown = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
             eprintln!("dashboard: http://{shown}/");
-            tokio::spawn(crate::http::serve(listener, dash.clone(), cancel));
+            tokio::spawn(crate::http::serve(listener, dash.clone(), access, cancel));
             true
         }
         Err(e) => {
@@ -341,6 +342,7 @@ pub async fn run(
     cfg: Config,
     plan: Plan,
     credentials: Vec<Option<connectors::auth::Credentials>>,
+    access: Option<Arc<crate::access::Access>>,
     args: RunArgs,
 ) -> anyhow::Result<()> {
     let Plan {
@@ -410,7 +412,7 @@ pub async fn run(
     );
 
     let dash = crate::http::Dashboard::new();
-    let dash_served = serve_dashboard(&cfg, &args, &dash, root.child_token()).await;
+    let dash_served = serve_dashboard(&cfg, &args, &dash, access, root.child_token()).await;
     let summary_every = (!args.no_summary && cfg.runtime.summary_interval_ms > 0)
         .then(|| Duration::from_millis(cfg.runtime.summary_interval_ms));
     let mut console = Console {

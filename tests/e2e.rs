@@ -183,11 +183,16 @@ fn a_secret_written_in_the_config_is_refused_and_not_echoed() {
 
 /// GETs `path` from 127.0.0.1:`port`, reading for at most `read_for` (SSE never ends).
 fn http_get(port: u16, path: &str, read_for: std::time::Duration) -> String {
+    http_get_with(port, path, read_for, "")
+}
+
+/// A GET with `headers` (each line ending in `\r\n`).
+fn http_get_with(port: u16, path: &str, read_for: std::time::Duration, headers: &str) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\r\n"
     )
     .unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_millis(200)))
@@ -664,6 +669,9 @@ total = "/total"
 available = "/available"
 locked = "/locked"
 decimals = "/decimals"
+
+[dashboard]
+tokens_env = "CT_E2E_DASH_TOKENS"
 "#,
     )
     .unwrap();
@@ -671,7 +679,9 @@ decimals = "/decimals"
         ("CT_E2E_BINANCE_KEY", "kEy-7f3a9c1e55d0b2aa"),
         ("CT_E2E_BINANCE_SECRET", "sEcReT-91b4e6f0c2d8a7e3f5"),
         ("CT_E2E_CUSTODY_TOKEN", "tOkEn-c0ffee5eed1234"),
+        ("CT_E2E_DASH_TOKENS", "dAsH-tOkEn-5a6b7c8d9e0f1a2b"),
     ];
+    let auth = "Authorization: Bearer dAsH-tOkEn-5a6b7c8d9e0f1a2b\r\n";
     let out = dir.path().join("out.jsonl");
     let cap = dir.path().join("cap.jsonl");
     let log_out = dir.path().join("stdout.log");
@@ -697,11 +707,16 @@ decimals = "/decimals"
     let mut child = cmd.spawn().unwrap();
     // The dashboard while balances flow: snapshot, metrics and a second of the SSE feed.
     std::thread::sleep(std::time::Duration::from_millis(2500));
+    let refused = http_get(port, "/snapshot", std::time::Duration::from_secs(1));
+    assert!(
+        refused.starts_with("HTTP/1.1 401"),
+        "no token must be refused: {refused}"
+    );
     let dashboard = [
-        http_get(port, "/snapshot", std::time::Duration::from_secs(2)),
-        http_get(port, "/metrics", std::time::Duration::from_secs(2)),
-        http_get(port, "/events", std::time::Duration::from_secs(1)),
-        http_get(port, "/", std::time::Duration::from_secs(1)),
+        http_get_with(port, "/snapshot", std::time::Duration::from_secs(2), auth),
+        http_get_with(port, "/metrics", std::time::Duration::from_secs(2), auth),
+        http_get_with(port, "/events", std::time::Duration::from_secs(1), auth),
+        http_get_with(port, "/", std::time::Duration::from_secs(1), auth),
     ]
     .join("\n");
     let status = child.wait().unwrap();
@@ -740,6 +755,18 @@ decimals = "/decimals"
             assert!(!text.contains(value), "{name} leaked into the {what}");
         }
     }
+    // Off loopback with no token, the tracker does not start (exit 2, the field named).
+    let o = bin()
+        .args(["run", "--seconds", "1", "--dashboard", "0.0.0.0:0"])
+        .env_remove("COLLATERAL_TRACKER_DASHBOARD_TOKENS")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("dashboard.tokens_env"),
+        "{}",
+        stderr(&o)
+    );
     // A missing env var refuses the start with the field's path.
     let o = bin()
         .args(["run", "--seconds", "1", "--config"])
