@@ -309,15 +309,35 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
         .iter()
         .filter_map(|(name, a)| Some((name.clone(), a.requirement?)))
         .collect();
+    // Mirrors name sources: configured connectors.
+    for (name, a) in &cfg.accounts {
+        for (i, m) in a.mirrors.iter().enumerate() {
+            for (field, id) in [("custodian", &m.custodian), ("exchange", &m.exchange)] {
+                if !cfg.connectors.iter().any(|c| &c.id == id) {
+                    errors.push(ConfigError::new(
+                        format!("accounts.{name}.mirrors[{i}].{field}"),
+                        format!("no connector {id:?}"),
+                    ));
+                }
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
     let engine = engine.expect("no errors means the engine was built");
+    let encumbrance = cfg
+        .accounts
+        .iter()
+        .map(|(name, a)| (name.clone(), a.encumbrance()))
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
     Ok(Plan {
         connectors: planned,
         normalizer: Normalizer::new(infos, engine, cfg.reference.cadence_ms as i64)
             .with_assets(assets)
             .with_valuation(valuation, requirements)
+            .with_encumbrance(encumbrance)
             .with_margin(cfg.margin.clone()),
         pairs: pair_set.into_iter().collect(),
     })

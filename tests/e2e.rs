@@ -1401,3 +1401,118 @@ fn replay_of_a_capture_of_every_venue_kind_exits_0_without_a_config() {
     assert!(venues.len() >= 7, "{venues:?}");
     assert!(out.contains("\"schema\":\"balance.v1\""));
 }
+
+/// compliance.md's encumbrance examples through replay: a custodian whose 100 BTC are locked for
+/// an exchange that credits 102 (H3: counted 102, not 202), pledges of 60 and 50 BTC against
+/// the 102 held (H2's over-pledge, here 8), and a re-usable pledge worth 160,000 against a
+/// debit balance of 100,000 (H1: excess 20,000.00).
+#[test]
+fn encumbrance_examples_come_out_of_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = |ms: u64| format!("2026-11-24T11:00:{:02}.{:03}000Z", ms / 1000, ms % 1000);
+    let line = |connector: &str, venue: &str, channel: &str, at: String, frame: String| {
+        serde_json::json!({"connector": connector, "venue": venue, "received_at": at, "channel": channel, "frame": frame, "epoch": 1}).to_string()
+    };
+    let ticker = |bid: &str, ask: &str, at: &str, seq: u64| {
+        format!(
+            r#"{{"channel":"ticker","client_id":"","timestamp":"{at}","sequence_num":{seq},"events":[{{"type":"update","tickers":[{{"type":"ticker","product_id":"BTC-USD","price":"{bid}","volume_24_h":"1","best_bid":"{bid}","best_bid_quantity":"1","best_ask":"{ask}","best_ask_quantity":"1"}}]}}]}}"#
+        )
+    };
+    let custody = |items: &str| format!(r#"{{"data":{{"balances":[{items}]}}}}"#);
+    let lines = [
+        line(
+            "cb",
+            "coinbase",
+            "ws",
+            t(100),
+            ticker("63999.50", "64000.50", &t(100), 1),
+        ),
+        line(
+            "copper-main",
+            "generic_rest",
+            "rest:/v1/balances",
+            t(300),
+            custody(r#"{"currency":"BTC","total":"100","available":"0","locked":"100"}"#),
+        ),
+        line(
+            "binance-main",
+            "generic_rest",
+            "rest:/v1/balances",
+            t(301),
+            custody(r#"{"currency":"BTC","total":"102","available":"102","locked":"0"}"#),
+        ),
+        line(
+            "cb",
+            "coinbase",
+            "ws",
+            t(1500),
+            ticker("63999.50", "64000.50", &t(1500), 2),
+        ),
+    ];
+    let cap = dir.path().join("encumbrance.capture.jsonl");
+    std::fs::write(&cap, lines.join("\n") + "\n").unwrap();
+    let generic = |id: &str| {
+        format!(
+            "[[connectors]]\nid = \"{id}\"\nkind = \"generic_rest\"\naccount = \"fund-a\"\napi_key_env = \"UNUSED_IN_REPLAY\"\n[connectors.generic]\npath = \"/v1/balances\"\nlist = \"/data/balances\"\nasset = \"/currency\"\ntotal = \"/total\"\navailable = \"/available\"\nlocked = \"/locked\"\n\n"
+        )
+    };
+    let cfg = format!(
+        "[[connectors]]\nid = \"cb\"\nkind = \"coinbase\"\ninstruments = [\"BTC-USD\"]\n\n{}{}[reference]\npairs = [\"BTC-USD\"]\n\n[accounts.fund-a]\ndebit_balance = \"100000\"\n\n[[accounts.fund-a.mirrors]]\ncustodian = \"copper-main\"\nexchange = \"binance-main\"\nassets = [\"BTC\"]\n\n[[accounts.fund-a.pledges]]\nasset = \"BTC\"\nquantity = \"60\"\ncounterparty = \"lender-1\"\n\n[[accounts.fund-a.pledges]]\nasset = \"BTC\"\nquantity = \"50\"\ncounterparty = \"lender-2\"\n\n[[accounts.fund-a.pledges]]\nasset = \"BTC\"\nquantity = \"2.5\"\ncounterparty = \"lender-3\"\nreuse = true\n",
+        generic("copper-main"),
+        generic("binance-main")
+    );
+    let path = dir.path().join("encumbrance.toml");
+    std::fs::write(&path, cfg).unwrap();
+    let o = bin()
+        .arg("replay")
+        .arg(&cap)
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let report: serde_json::Value = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .rev()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["schema"] == "collateral_report.v1" && r["account"] == "fund-a")
+        .expect("a report for fund-a");
+    let btc = &report["assets"][0];
+    assert_eq!(btc["asset"], "BTC");
+    // H3: 100 locked at the custodian, 102 credited at the exchange: counted 102.
+    assert_eq!(btc["quantity"], "102", "{report}");
+    assert_eq!(btc["mirrored"], "100");
+    assert_eq!(btc["exchange_exposure"], "2");
+    // H2: 112.5 pledged against 102 held.
+    assert_eq!(btc["pledged"], "112.5");
+    assert_eq!(btc["unencumbered"], "0");
+    assert_eq!(btc["overpledged"], "10.5");
+    // H1: 2.5 BTC at 64,000 re-usable, against 140 % of 100,000.
+    assert_eq!(report["reuse_value"], "160000.000"); // exact, like market_value
+    assert_eq!(report["reuse_cap"], "140000.00");
+    assert_eq!(report["reuse_excess"], "20000.00");
+    let flags: Vec<&str> = report["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f.as_str())
+        .collect();
+    for f in ["UNSETTLED_PNL", "OVERPLEDGED", "REUSE_CAP_BREACH"] {
+        assert!(flags.contains(&f), "{f} missing: {flags:?}");
+    }
+    // A mirror naming a source that is not configured is refused with its path.
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[connectors]]\nid = \"cb\"\nkind = \"coinbase\"\ninstruments = [\"BTC-USD\"]\n[reference]\npairs = [\"BTC-USD\"]\n[[accounts.fund-a.mirrors]]\ncustodian = \"nope\"\nexchange = \"cb\"\n",
+    )
+    .unwrap();
+    let o = bin().args(["check-config"]).arg(&bad).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("accounts.fund-a.mirrors[0].custodian"),
+        "{}",
+        stderr(&o)
+    );
+}

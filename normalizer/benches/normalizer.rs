@@ -108,6 +108,7 @@ fn holdings() -> Vec<Holding> {
         .enumerate()
         .flat_map(|(i, a)| {
             (0..3).map(move |s| Holding {
+                locked: Decimal::ZERO,
                 unrealized_pnl: None,
                 source: format!("source{s}"),
                 source_kind: if s == 2 {

@@ -342,6 +342,19 @@ pub struct AssetValuation {
     pub cap_excess: Decimal,
     pub collateral_value: Decimal,
     pub flags: Vec<String>,
+    /// Encumbrance (compliance.md section 3), null unless the account configures it: the
+    /// custodian's locked quantity that an exchange credits (`mirrors`), counted once.
+    pub mirrored: Option<Decimal>,
+    /// The exchange's credit above the mirrored quantity (`UNSETTLED_PNL`).
+    pub exchange_exposure: Option<Decimal>,
+    /// The exchange's credit below the mirrored quantity (`MIRROR_SHORTFALL`).
+    pub mirror_shortfall: Option<Decimal>,
+    /// Quantity pledged onward (`pledges`), of `quantity` as counted.
+    pub pledged: Option<Decimal>,
+    /// max(0, quantity - pledged).
+    pub unencumbered: Option<Decimal>,
+    /// max(0, pledged - quantity) (`OVERPLEDGED` when above 0).
+    pub overpledged: Option<Decimal>,
 }
 
 /// Status of an account's collateral.
@@ -379,6 +392,13 @@ pub struct CollateralReport {
     pub unmapped: Vec<UnmappedHolding>,
     /// Configured balance sources of the account with no balance yet (or no longer).
     pub missing_sources: Vec<MissingSource>,
+    /// Market value of the pledges the counterparty may re-use (compliance.md 3.3); null
+    /// without reuse terms or reusable pledges.
+    pub reuse_value: Option<Decimal>,
+    /// `reuse_cap_pct` % of `debit_balance`, rounded down to cents.
+    pub reuse_cap: Option<Decimal>,
+    /// reuse_value - reuse_cap when above 0, rounded up to cents (`REUSE_CAP_BREACH`).
+    pub reuse_excess: Option<Decimal>,
 }
 
 /// State of one connector stream.

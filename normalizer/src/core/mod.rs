@@ -255,6 +255,17 @@ impl Normalizer {
         self
     }
 
+    /// Encumbrance terms per account (mirrors, pledges, reuse cap: compliance.md section 3).
+    pub fn with_encumbrance(
+        mut self,
+        terms: BTreeMap<String, crate::valuation::encumbrance::Encumbrance>,
+    ) -> Self {
+        for (account, e) in terms {
+            self.valuer.set_encumbrance(&account, e);
+        }
+        self
+    }
+
     /// The valuer's state (unmapped balances, for metrics and the dashboard).
     pub fn valuer(&self) -> &AccountValuer {
         &self.valuer

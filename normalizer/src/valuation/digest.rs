@@ -43,6 +43,9 @@ struct HoldingRow<'a> {
     /// before the field existed.
     #[serde(skip_serializing_if = "Option::is_none")]
     unrealized_pnl: Option<Decimal>,
+    /// Only for a mirrored holding's locked part (digests of others are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locked: Option<Decimal>,
 }
 
 #[derive(Serialize)]
@@ -62,6 +65,9 @@ struct Inputs<'a> {
     requirement: Option<Decimal>,
     unmapped: &'a [UnmappedHolding],
     missing_sources: &'a [MissingSource],
+    /// Only for an account with encumbrance terms (digests of others are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encumbrance: Option<&'a super::encumbrance::Encumbrance>,
 }
 
 pub(super) fn input_digest(
@@ -84,6 +90,11 @@ pub(super) fn input_digest(
             network: h.network.as_deref(),
             confirmed_at: h.confirmed_at,
             unrealized_pnl: h.unrealized_pnl,
+            locked: extras
+                .encumbrance
+                .as_ref()
+                .filter(|e| !e.mirrors.is_empty())
+                .map(|_| h.locked),
         })
         .collect();
     // Holding order does not change the method's result, so it must not change the digest.
@@ -128,5 +139,6 @@ pub(super) fn input_digest(
         requirement,
         unmapped: &extras.unmapped,
         missing_sources: &extras.missing_sources,
+        encumbrance: extras.encumbrance.as_deref(),
     })
 }

@@ -3,6 +3,7 @@
 //! listed in the module doc of `valuation`.
 
 use super::digest;
+use super::encumbrance::{flags as enc_flags, Encumbrance};
 use super::{
     flags, AccountExtras, Holding, Tier, ValuationParams, CASH_ASSET, METHOD_VERSION, TESTNET_CLASS,
 };
@@ -80,6 +81,8 @@ struct Valued<'a> {
     /// After a de-peg move.
     class: &'a str,
     flags: BTreeSet<&'static str>,
+    /// `(mirrored, exchange_exposure, mirror_shortfall)` when a mirror covers the asset.
+    mirror: Option<(Decimal, Decimal, Decimal)>,
 }
 
 fn value_asset<'a>(
@@ -88,10 +91,12 @@ fn value_asset<'a>(
     t: Ts,
     prices: &HashMap<String, ReferencePrice>,
     params: &'a ValuationParams,
+    enc: Option<&Encumbrance>,
 ) -> Valued<'a> {
     let mut flags = BTreeSet::new();
     let mut sum = Some(Decimal::ZERO);
     let mut by_source = Vec::with_capacity(holdings.len());
+    let mut fresh = Vec::with_capacity(holdings.len());
     for h in holdings {
         // Fresh as of the last confirmation, not the venue's last change: a dormant account's
         // balance stays valued for as long as polls keep confirming it.
@@ -100,6 +105,7 @@ fn value_asset<'a>(
             .max_balance_age_ms(h.source_kind)
             .saturating_mul(1000);
         let stale = age_us > max_age_us;
+        fresh.push(!stale);
         // margin.md section 1: the wallet balance plus the unrealized P&L the rule counts.
         let pnl = params.unrealized_pnl.counted(h.unrealized_pnl);
         if stale {
@@ -123,6 +129,41 @@ fn value_asset<'a>(
             venue_asset: h.venue_asset.clone(),
             confirmed_at: h.confirmed_at,
         });
+    }
+    // Mirrors (compliance.md 3.1): the custodian's locked coins are what the exchange credits,
+    // so they count once, as the exchange's balance.
+    let mut mirror = None;
+    for m in enc.into_iter().flat_map(|e| e.mirror_of(asset)) {
+        let side = |source: &str| -> Option<Decimal> {
+            let mut total = None;
+            for (h, f) in holdings.iter().zip(&fresh) {
+                if h.source == source {
+                    let part = match (*f, source == m.custodian) {
+                        (false, _) => Decimal::ZERO,
+                        (true, true) => h.locked,
+                        (true, false) => h.quantity,
+                    };
+                    total = Some(total.unwrap_or(Decimal::ZERO) + part);
+                }
+            }
+            total
+        };
+        let (locked, credited) = (side(&m.custodian), side(&m.exchange));
+        if locked.is_none() && credited.is_none() {
+            continue;
+        }
+        let (locked, credited) = (locked.unwrap_or_default(), credited.unwrap_or_default());
+        sum = sum.and_then(|q| q.checked_sub(locked));
+        let exposure = (credited - locked).max(Decimal::ZERO);
+        let shortfall = (locked - credited).max(Decimal::ZERO);
+        if !exposure.is_zero() {
+            flags.insert(enc_flags::UNSETTLED_PNL);
+        }
+        if !shortfall.is_zero() {
+            flags.insert(enc_flags::MIRROR_SHORTFALL);
+        }
+        let (l0, e0, s0) = mirror.unwrap_or_default();
+        mirror = Some((l0 + locked, e0 + exposure, s0 + shortfall));
     }
     // A total order (value, then spelling), so the record does not depend on holding order.
     by_source.sort_by_cached_key(|s| {
@@ -155,6 +196,7 @@ fn value_asset<'a>(
             cap_excess: Decimal::ZERO,
             class: TESTNET_CLASS,
             flags,
+            mirror,
         };
     }
 
@@ -208,6 +250,7 @@ fn value_asset<'a>(
         cap_excess: Decimal::ZERO,
         class,
         flags,
+        mirror,
     }
 }
 
@@ -372,7 +415,9 @@ pub fn value_account_with(
     }
     let mut assets: Vec<Valued<'_>> = by_asset
         .into_iter()
-        .map(|(asset, hs)| value_asset(asset, &hs, t, prices, params))
+        .map(|(asset, hs)| {
+            value_asset(asset, &hs, t, prices, params, extras.encumbrance.as_deref())
+        })
         .collect();
 
     let mut overflow = false;
@@ -395,10 +440,31 @@ pub fn value_account_with(
     );
     let mv_total = sum(assets.iter().map(|a| a.market_value), &mut overflow);
 
+    // Pledges (compliance.md 3.2), of each asset's quantity as counted.
+    let enc = extras.encumbrance.as_deref();
+    let pledges: Vec<Option<(Decimal, Decimal, Decimal)>> = assets
+        .iter_mut()
+        .map(|a| {
+            let pledged = enc?.pledged(a.asset)?;
+            let (held, over) = (
+                a.quantity.max(Decimal::ZERO),
+                (pledged - a.quantity).max(Decimal::ZERO),
+            );
+            if !over.is_zero() {
+                a.flags.insert(enc_flags::OVERPLEDGED);
+            }
+            Some((pledged, (held - pledged).max(Decimal::ZERO), over))
+        })
+        .collect();
+    // The reuse cap (compliance.md 3.3).
+    let reuse = enc.and_then(|e| reuse_figures(e, prices));
     let mut account_flags: BTreeSet<&'static str> = assets
         .iter()
         .flat_map(|a| a.flags.iter().copied())
         .collect();
+    if reuse.is_some_and(|(_, _, excess)| excess.is_some()) {
+        account_flags.insert(enc_flags::REUSE_CAP_BREACH);
+    }
     if overflow {
         account_flags.insert(flags::VALUE_OVERFLOW);
     }
@@ -455,7 +521,14 @@ pub fn value_account_with(
         seq,
         assets: assets
             .into_iter()
-            .map(|a| AssetValuation {
+            .zip(pledges)
+            .map(|(a, pledge)| AssetValuation {
+                mirrored: a.mirror.map(|m| m.0),
+                exchange_exposure: a.mirror.map(|m| m.1),
+                mirror_shortfall: a.mirror.map(|m| m.2),
+                pledged: pledge.map(|p| p.0),
+                unencumbered: pledge.map(|p| p.1),
+                overpledged: pledge.map(|p| p.2),
                 asset: a.asset.to_owned(),
                 quantity: a.quantity,
                 by_source: a.by_source,
@@ -481,5 +554,30 @@ pub fn value_account_with(
         input_digest,
         unmapped: extras.unmapped.clone(),
         missing_sources: extras.missing_sources.clone(),
+        reuse_value: reuse.map(|r| r.0),
+        reuse_cap: reuse.map(|r| r.1),
+        reuse_excess: reuse.and_then(|r| r.2),
     }
+}
+
+/// `(reuse_value, reuse_cap, reuse_excess)` of an account with reusable pledges or a debit
+/// balance; `None` when it has neither. A pledge of an asset without a price adds nothing to
+/// the value (its `NO_PRICE` shows where the asset is held).
+fn reuse_figures(
+    e: &Encumbrance,
+    prices: &HashMap<String, ReferencePrice>,
+) -> Option<(Decimal, Decimal, Option<Decimal>)> {
+    let reusable: Vec<_> = e.pledges.iter().filter(|p| p.reuse).collect();
+    if reusable.is_empty() && e.debit_balance.is_none() {
+        return None;
+    }
+    let value = reusable
+        .iter()
+        .filter_map(|p| Some(p.quantity * price_for(&p.asset, prices).price?))
+        .fold(Decimal::ZERO, |a, b| a + b);
+    let cap = cents_down(
+        e.debit_balance.unwrap_or_default().max(Decimal::ZERO) * e.cap_pct() / Decimal::from(100),
+    );
+    let excess = (value > cap).then(|| cents_up(value - cap));
+    Some((value, cap, excess))
 }

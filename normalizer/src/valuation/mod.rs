@@ -78,6 +78,7 @@
 //!   caller feeds the balances known at the cut; `value` does not filter by `received_at`.
 
 mod digest;
+pub mod encumbrance;
 mod method;
 mod valuer;
 
@@ -426,6 +427,8 @@ pub struct Holding {
     /// The venue's unrealized P&L beside the balance (`balance.v1`), counted by the
     /// `unrealized_pnl` rule.
     pub unrealized_pnl: Option<Decimal>,
+    /// The balance's held part (`balance.v1` `locked`): a mirrored custodian's locked coins.
+    pub locked: Decimal,
 }
 
 impl Holding {
@@ -448,6 +451,7 @@ impl Holding {
             venue_asset: asset.to_owned(),
             confirmed_at: at,
             unrealized_pnl: None,
+            locked: Decimal::ZERO,
         }
     }
 }
@@ -463,6 +467,8 @@ pub struct AccountExtras {
     /// Held assets whose first reference price is still awaited at start-up (no record yet,
     /// or `UNAVAILABLE` with no good price ever), within the start-up grace.
     pub awaiting_prices: Vec<String>,
+    /// The account's encumbrance terms (compliance.md section 3), if it has any.
+    pub encumbrance: Option<std::sync::Arc<encumbrance::Encumbrance>>,
 }
 
 impl From<&BalanceSnapshot> for Holding {
@@ -478,6 +484,7 @@ impl From<&BalanceSnapshot> for Holding {
             venue_asset: b.venue_asset.clone(),
             confirmed_at: b.received_at,
             unrealized_pnl: b.unrealized_pnl,
+            locked: b.locked,
         }
     }
 }

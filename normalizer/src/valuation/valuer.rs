@@ -60,6 +60,8 @@ struct AccountState {
     /// `seq` of the last report; 0 before the first.
     seq: u64,
     last_status: Option<CollateralStatus>,
+    /// Encumbrance terms (compliance.md section 3).
+    encumbrance: Option<std::sync::Arc<super::encumbrance::Encumbrance>>,
 }
 
 impl AccountState {
@@ -133,6 +135,7 @@ impl AccountState {
             })
             .collect();
         AccountExtras {
+            encumbrance: self.encumbrance.clone(),
             unmapped,
             missing_sources,
             awaiting_prices,
@@ -165,6 +168,13 @@ impl AccountValuer {
     /// confirmed a first balance, or its staleness limit has passed since start, the account
     /// is `DEGRADED` with `AWAITING_BALANCES` (never `MARGIN_CALL`); past the limit with
     /// nothing, `NO_BALANCES`. The account is reported from the first cut on.
+    /// An account's encumbrance terms (mirrors, pledges, reuse cap), from the next valuation
+    /// on; empty terms clear them.
+    pub fn set_encumbrance(&mut self, account: &str, e: super::encumbrance::Encumbrance) {
+        let state = self.accounts.entry(account.to_owned()).or_default();
+        state.encumbrance = (!e.is_empty()).then(|| std::sync::Arc::new(e));
+    }
+
     pub fn expect_source(&mut self, account: &str, source: &str, kind: SourceKind) {
         self.accounts
             .entry(account.to_owned())

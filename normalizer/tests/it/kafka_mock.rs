@@ -110,11 +110,20 @@ fn reference_price() -> Record {
 
 fn report(account: &str) -> Record {
     Record::CollateralReport(CollateralReport {
+        reuse_value: None,
+        reuse_cap: None,
+        reuse_excess: None,
         schema: CollateralReportSchema,
         account: account.into(),
         calc_time: Ts::from_millis(T0),
         seq: 3,
         assets: vec![AssetValuation {
+            mirrored: None,
+            exchange_exposure: None,
+            mirror_shortfall: None,
+            pledged: None,
+            unencumbered: None,
+            overpledged: None,
             asset: "BTC".into(),
             quantity: dec!(12.5),
             by_source: vec![SourceQuantity {

@@ -1,5 +1,6 @@
 //! The normalizer's integration tests, one binary (one link of rdkafka instead of one per file).
 
+mod encumbrance;
 mod jsonl;
 mod kafka_mock;
 mod reference_digest;

@@ -34,6 +34,7 @@ fn holding() -> impl Strategy<Value = Holding> {
         .prop_map(|(a, s, custodian, quantity, stale)| {
             let age_ms = if stale { 2 * 86_400_000 } else { 1_000 };
             Holding {
+                locked: Decimal::ZERO,
                 unrealized_pnl: None,
                 source: format!("src-{s}"),
                 source_kind: if custodian {

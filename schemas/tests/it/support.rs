@@ -120,11 +120,20 @@ pub fn reference_price() -> ReferencePrice {
 
 pub fn collateral_report() -> CollateralReport {
     CollateralReport {
+        reuse_value: None,
+        reuse_cap: None,
+        reuse_excess: None,
         schema: CollateralReportSchema,
         account: "fund-a".into(),
         calc_time: t("2026-11-24T11:00:02.000000Z"),
         seq: 3,
         assets: vec![AssetValuation {
+            mirrored: None,
+            exchange_exposure: None,
+            mirror_shortfall: None,
+            pledged: None,
+            unencumbered: None,
+            overpledged: None,
             asset: "BTC".into(),
             quantity: dec!(100),
             by_source: vec![SourceQuantity {
