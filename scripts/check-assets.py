@@ -2,19 +2,24 @@
 """Checks normalizer/data/assets.toml against the rules of docs/assets.md.
 
 Usage: python3 scripts/check-assets.py [path]   (exit 1 on any violation, warnings do not fail)
+
+The venue kinds a row may name come from the built binary (`collateral-tracker venues --json`):
+build it first (`cargo build --bin collateral-tracker`), or set CT_BIN.
 """
 import re
 import sys
 import tomllib
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from venues import kinds  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 PATH = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "normalizer/data/assets.toml"
 
 CLASSES = {"cash", "stablecoin", "btc", "eth", "alt", "long_tail", "testnet"}
-VENUES = {"binance", "binance_usdm", "okx", "bybit", "coinbase", "kraken", "deribit", "bitfinex",
-          "bitstamp", "gemini", "fireblocks", "fireblocks_network_link", "bitgo", "coinbase_prime",
-          "generic_rest", "*"}
+# Every venue kind of the registry, read from the built binary (scripts/venues.py), plus "*".
+VENUES = set(kinds()) | {"*"}
 CODE_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 NET_RE = re.compile(r"^[A-Z0-9_]+$")
 VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")

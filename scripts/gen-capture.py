@@ -4,8 +4,8 @@
 Usage:
   scripts/gen-capture.py binance N OUT    N Binance bookTicker frames (the 42 live bookTicker
                                           frames of cryptofeed's BINANCE.ws.1.0 capture, cycled)
-  scripts/gen-capture.py mixed N OUT      N frames cycled across ten venue kinds (one real ticker
-                                          frame each, see VENUES)
+  scripts/gen-capture.py mixed N OUT      N frames cycled across the registry's price kinds
+                                          (one real ticker frame each, see FRAMES)
   scripts/gen-capture.py frames N OUT     the same N Binance frames as `binance`, one frame text a
                                           line (combined-stream envelope, as Binance sends them)
   scripts/gen-capture.py raw-frames N OUT the `data` object of each of those frames, byte for byte
@@ -23,6 +23,9 @@ import re
 import sys
 import time as _t
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from venues import price_kinds  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "connectors" / "tests" / "fixtures"
@@ -72,20 +75,42 @@ def same(f, _k):
     return f
 
 
-# (connector id, venue kind, fixture, rewrite of the sequence field, setup frames sent first)
-VENUES = [
-    ("binance-spot", "binance", "binance/ws_bookTicker_combined_live_capture.json", bump("u"), []),
-    ("binance-usdm", "binance_usdm", "binance_usdm/ws_bookTicker_combined_live_capture.json", bump("u"), []),
-    ("coinbase-main", "coinbase", "coinbase/advtrade_ws_ticker_nautilus.json", bump("sequence_num"), []),
-    ("kraken-main", "kraken", "kraken/ws_v2_ticker_update.json", same, []),
-    ("okx-main", "okx", "okx/ws_tickers_SPOT_live_capture.json", same, []),
-    ("bybit-spot", "bybit_spot", "bybit/ws_tickers_spot_snapshot.json", same, []),
-    ("bybit-linear", "bybit_linear", "bybit/ws_tickers_linear_perpetual_snapshot.json", bump("cs"), []),
-    ("deribit-main", "deribit", "deribit/ws_ticker_BTC-PERPETUAL_100ms_nautilus.json", same, []),
-    ("bitfinex-main", "bitfinex", "bitfinex/ws_v2_ticker_update_live_capture.json", bitfinex_seq,
-     ["bitfinex/ws_v2_subscribed_ticker_live_capture.json"]),
-    ("bitstamp-main", "bitstamp", "bitstamp/ws_order_book_btcusd_gocryptotrader_test.json", same, []),
-]
+# Script-specific, not registry data: which real recorded frame each price kind replays, how to
+# renumber it per cycle, the connector id of scripts/bench/mixed.toml, and the setup frames sent
+# first. kind -> (connector id, fixture, rewrite of the sequence field, setup frames).
+# The kinds cycled are the registry's price kinds (`collateral-tracker venues --json`, see
+# scripts/venues.py) in registry order; a price kind with no frame chosen here is left out of
+# the mixed capture (said on stderr), and a kind named here that the registry lacks is an error.
+FRAMES = {
+    "binance": ("binance-spot", "binance/ws_bookTicker_combined_live_capture.json", bump("u"), []),
+    "binance_usdm": ("binance-usdm", "binance_usdm/ws_bookTicker_combined_live_capture.json", bump("u"), []),
+    "coinbase": ("coinbase-main", "coinbase/advtrade_ws_ticker_nautilus.json", bump("sequence_num"), []),
+    "kraken": ("kraken-main", "kraken/ws_v2_ticker_update.json", same, []),
+    "okx": ("okx-main", "okx/ws_tickers_SPOT_live_capture.json", same, []),
+    "bybit_spot": ("bybit-spot", "bybit/ws_tickers_spot_snapshot.json", same, []),
+    "bybit_linear": ("bybit-linear", "bybit/ws_tickers_linear_perpetual_snapshot.json", bump("cs"), []),
+    "deribit": ("deribit-main", "deribit/ws_ticker_BTC-PERPETUAL_100ms_nautilus.json", same, []),
+    "bitfinex": ("bitfinex-main", "bitfinex/ws_v2_ticker_update_live_capture.json", bitfinex_seq,
+                 ["bitfinex/ws_v2_subscribed_ticker_live_capture.json"]),
+    "bitstamp": ("bitstamp-main", "bitstamp/ws_order_book_btcusd_gocryptotrader_test.json", same, []),
+}
+
+
+def mixed_venues():
+    """(connector id, kind, fixture, rewrite, setup) of every registry price kind with a frame."""
+    kinds = [v["kind"] for v in price_kinds()]
+    unknown = sorted(set(FRAMES) - set(kinds))
+    if unknown:
+        sys.exit(f"gen-capture.py: FRAMES names kinds the registry lacks: {unknown}")
+    out = []
+    for kind in kinds:
+        if kind not in FRAMES:
+            print(f"gen-capture.py: no recorded frame chosen for {kind}: left out of the mixed capture",
+                  file=sys.stderr)
+            continue
+        cid, fix, rw, setup = FRAMES[kind]
+        out.append((cid, kind, fix, rw, setup))
+    return out
 
 
 class Writer:
@@ -127,7 +152,7 @@ def main():
             w.line("binance-spot", "binance", bu(frames[j], k))
         return
     venues = []
-    for cid, kind, fix, rw, setup in VENUES:
+    for cid, kind, fix, rw, setup in mixed_venues():
         for s in setup:
             w.line(cid, kind, minify((FIX / s).read_text()))
         venues.append((cid, kind, minify((FIX / fix).read_text()), rw))

@@ -11,6 +11,7 @@ mod run;
 mod secrets;
 mod simserve;
 mod summary;
+mod venues_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -52,6 +53,13 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every venue kind of the registry: roles (prices, balances, balance stream), source
+    /// kind, default endpoints, cadence, rate limit, sample symbols, symbol template, aliases.
+    Venues {
+        /// One JSON object instead of the table (stable field names: docs/venues.md).
         #[arg(long)]
         json: bool,
     },
@@ -229,6 +237,10 @@ fn main() -> ExitCode {
                 return refuse(None, errors);
             }
             print!("{}", assets_cmd::render(&assets, query.as_deref(), json));
+            ExitCode::SUCCESS
+        }
+        Command::Venues { json } => {
+            print!("{}", venues_cmd::render(json));
             ExitCode::SUCCESS
         }
         Command::CheckConfig { path } => {

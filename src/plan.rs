@@ -3,7 +3,6 @@
 //! `check-config` all go through here, so they agree on what a config means.
 
 use crate::config::{split_pair, Config, ConfigError, ConnectorConfig};
-use connectors::custodians::generic_rest::{self, GenericRest};
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::rest::PollingVenue;
 use connectors::{registry, StreamingVenue, SymbolSpec};
@@ -92,16 +91,8 @@ pub fn build_assets(
             Err(e) => errors.push(ConfigError::new("assets.registry_file", e)),
         }
     }
-    let venue_tables = registry::STREAMING
-        .iter()
-        .map(|v| (v.kind(), v.asset_aliases()))
-        .chain(
-            registry::POLLING
-                .iter()
-                .map(|v| (v.kind(), v.asset_aliases())),
-        );
-    for (kind, table) in venue_tables {
-        for e in assets.add_venue_defaults(kind, table) {
+    for spec in registry::VENUES.iter().map(|e| e.spec) {
+        for e in assets.add_venue_defaults(spec.kind, spec.aliases) {
             errors.push(ConfigError::new("assets", e.to_string()));
         }
     }
@@ -149,12 +140,12 @@ pub fn build(cfg: &Config) -> Result<Plan, Vec<ConfigError>> {
     for (i, c) in cfg.connectors.iter().enumerate() {
         let path = format!("connectors[{i}]");
         let streaming = registry::streaming(&c.kind);
-        let generic: Option<&'static dyn PollingVenue> = match &c.generic {
-            Some(spec) if c.kind == generic_rest::KIND => Some(GenericRest::leak(spec.clone())),
-            _ => None,
-        };
-        let polling = registry::polling(&c.kind).or(generic);
-        if streaming.is_none() && polling.is_none() && c.kind != generic_rest::KIND {
+        let described = c
+            .generic
+            .as_ref()
+            .and_then(|table| registry::described(&c.kind, table));
+        let polling = registry::polling(&c.kind).or(described);
+        if streaming.is_none() && polling.is_none() && registry::described_by(&c.kind).is_none() {
             // An unknown kind: reported by validate.
             continue;
         }
@@ -350,11 +341,19 @@ pub fn connect_errors(cfg: &Config) -> Vec<ConfigError> {
     cfg.connectors
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.kind == generic_rest::KIND && !c.sim && c.rest_url.is_none())
-        .map(|(i, _)| {
+        .filter(|(_, c)| {
+            registry::spec(&c.kind)
+                .is_some_and(|s| s.balances.is_some() && s.rest().rest_url.is_empty())
+                && !c.sim
+                && c.rest_url.is_none()
+        })
+        .map(|(i, c)| {
             ConfigError::new(
                 format!("connectors[{i}].rest_url"),
-                "kind generic_rest has no default endpoint: set rest_url (https://...)",
+                format!(
+                    "kind {} has no default endpoint: set rest_url (https://...)",
+                    c.kind
+                ),
             )
         })
         .collect()

@@ -1316,6 +1316,103 @@ pairs = ["NKN-USD", "LRC-USD", "BTC-USD"]
 }
 
 #[test]
+fn venues_lists_the_registry_as_a_table_and_as_json() {
+    let o = bin().args(["venues"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("KIND "),
+        "{table}"
+    );
+    let o = bin().args(["venues", "--json"]).output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let kinds: Vec<&str> = v["venues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    // The binary lists exactly the registry, and the table has a row for each kind.
+    assert_eq!(kinds, connectors::registry::kinds());
+    for k in &kinds {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(*k)),
+            "{k}: {table}"
+        );
+    }
+    let kraken = v["venues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "kraken")
+        .unwrap();
+    assert_eq!(kraken["symbol_template"], "{BASE}/USD");
+    assert_eq!(kraken["balances"]["rate_limit"]["capacity"], 15);
+}
+
+/// The config generators read the venue list from this binary (`venues --json`), and what
+/// they write is a valid config.
+#[test]
+fn the_generated_configs_come_from_the_registry_and_are_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    for (script, args) in [
+        ("scripts/gen-config.py", vec!["--instruments", "40"]),
+        ("scripts/gen-load-config.py", vec!["--instruments", "40"]),
+    ] {
+        let o = Command::new("python3")
+            .arg(script)
+            .args(&args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("CT_BIN", env!("CARGO_BIN_EXE_collateral-tracker"))
+            .output()
+            .expect("python3 runs the scripts (CI runs check-assets.py with it too)");
+        assert!(o.status.success(), "{script}: {}", stderr(&o));
+        let path = dir.path().join("gen.toml");
+        std::fs::write(&path, &o.stdout).unwrap();
+        let text = String::from_utf8(o.stdout).unwrap();
+        // Every spot price kind of the registry is there, spelled by its template.
+        for spec in connectors::registry::VENUES.iter().map(|e| e.spec) {
+            let spot = spec.prices.is_some()
+                && spec.samples.iter().all(|s| {
+                    let venue = connectors::registry::streaming(spec.kind).unwrap();
+                    matches!(
+                        venue.split_symbol(s),
+                        connectors::SymbolSpec::Split {
+                            market: schemas::Market::Spot,
+                            ..
+                        } | connectors::SymbolSpec::Joined {
+                            market: schemas::Market::Spot,
+                            ..
+                        }
+                    )
+                });
+            if spot {
+                let kind_line = format!("kind = \"{}\"", spec.kind);
+                assert!(text.contains(&kind_line), "{script}: {}", spec.kind);
+            }
+        }
+        let o = bin().args(["check-config"]).arg(&path).output().unwrap();
+        assert!(o.status.success(), "{script}: {}\n{text}", stderr(&o));
+    }
+    // Without a binary, a clear message says how to build one.
+    let o = Command::new("python3")
+        .arg("scripts/gen-config.py")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CT_BIN", dir.path().join("missing"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cargo build --bin collateral-tracker"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn the_asset_registry_is_listed_searched_and_extended_by_config() {
     // Search by any venue's code: the network comes along.
     let o = bin().args(["assets", "USDC_POLYGON"]).output().unwrap();

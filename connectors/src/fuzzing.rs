@@ -3,7 +3,7 @@
 //! No input may panic; whatever does not parse must come back as an error.
 
 use crate::capture::{parse_line, CaptureLine};
-use crate::registry::{BALANCE_STREAMS, POLLING, STREAMING};
+use crate::registry::{balance_streams, polling_venues, streaming_venues};
 use crate::symbols::{InstrumentSpec, SymbolTable};
 use crate::transport::{frame_to_quotes, Connection, FrameMeta};
 use schemas::Ts;
@@ -31,22 +31,33 @@ impl Outcome {
 }
 
 /// Number of parsers [`venue_frames`] dispatches to (first byte modulo this).
+/// Parsers are numbered in registry order: price streams, then REST, then private streams.
 pub fn parser_count() -> usize {
-    STREAMING.len() + POLLING.len() + BALANCE_STREAMS.len()
+    streams() + rests() + balance_streams().count()
+}
+
+fn streams() -> usize {
+    streaming_venues().count()
+}
+
+fn rests() -> usize {
+    polling_venues().count()
 }
 
 /// The name of parser `i` (`stream:binance`, `rest:kraken`, `ws-balances:bybit`).
 pub fn parser_name(i: usize) -> String {
     let i = i % parser_count();
-    if i < STREAMING.len() {
-        format!("stream:{}", STREAMING[i].kind())
-    } else if i < STREAMING.len() + POLLING.len() {
-        format!("rest:{}", POLLING[i - STREAMING.len()].kind())
-    } else {
-        format!(
-            "ws-balances:{}",
-            BALANCE_STREAMS[i - STREAMING.len() - POLLING.len()].kind()
-        )
+    let (s, r) = (streams(), rests());
+    match (
+        streaming_venues().nth(i),
+        polling_venues().nth(i.wrapping_sub(s)),
+    ) {
+        (Some(v), _) => format!("stream:{}", v.kind()),
+        (None, Some(v)) if i < s + r => format!("rest:{}", v.kind()),
+        _ => match balance_streams().nth(i - s - r) {
+            Some(v) => format!("ws-balances:{}", v.kind()),
+            None => unreachable!("i < parser_count()"),
+        },
     }
 }
 
@@ -73,8 +84,8 @@ pub fn venue_frames(data: &[u8]) -> Outcome {
 
 fn frames<'a>(i: usize, frames: impl Iterator<Item = &'a str>) -> Outcome {
     let mut out = Outcome::default();
-    if i < STREAMING.len() {
-        let venue = STREAMING[i];
+    let (s, r) = (streams(), rests());
+    if let Some(venue) = streaming_venues().nth(i) {
         let table = SymbolTable::new(
             venue
                 .sample_symbols()
@@ -104,8 +115,7 @@ fn frames<'a>(i: usize, frames: impl Iterator<Item = &'a str>) -> Outcome {
             );
             out.add(tally(r.is_ok(), n, frame));
         }
-    } else if i < STREAMING.len() + POLLING.len() {
-        let venue = POLLING[i - STREAMING.len()];
+    } else if let Some(venue) = polling_venues().nth(i - s).filter(|_| i < s + r) {
         for body in frames {
             let mut n = 0;
             let r = venue.parse_page(body, None, &mut |b| {
@@ -114,8 +124,7 @@ fn frames<'a>(i: usize, frames: impl Iterator<Item = &'a str>) -> Outcome {
             });
             out.add(tally(r.is_ok(), n, body));
         }
-    } else {
-        let venue = BALANCE_STREAMS[i - STREAMING.len() - POLLING.len()];
+    } else if let Some(venue) = balance_streams().nth(i - s - r) {
         for frame in frames {
             let mut n = 0;
             let r = venue.parse(frame, &mut |b| {
@@ -157,13 +166,14 @@ pub fn capture_text(data: &[u8]) -> Outcome {
             }
         };
         out.accepted += 1;
-        let stream = STREAMING.iter().position(|v| v.kind() == line.venue);
-        let rest = POLLING.iter().position(|v| v.kind() == line.venue);
-        let private = BALANCE_STREAMS.iter().position(|v| v.kind() == line.venue);
+        let (s, r) = (streams(), rests());
+        let stream = streaming_venues().position(|v| v.kind() == line.venue);
+        let rest = polling_venues().position(|v| v.kind() == line.venue);
+        let private = balance_streams().position(|v| v.kind() == line.venue);
         let target = if line.channel.starts_with("rest:") {
-            rest.map(|i| STREAMING.len() + i)
+            rest.map(|i| s + i)
         } else if line.channel == crate::transport::private_ws::CAPTURE_CHANNEL {
-            private.map(|i| STREAMING.len() + POLLING.len() + i)
+            private.map(|i| s + r + i)
         } else {
             stream
         };

@@ -17,6 +17,7 @@ pub mod fuzzing;
 pub mod outbox;
 pub mod registry;
 pub mod sim;
+pub mod spec;
 pub mod symbols;
 pub mod traits;
 pub mod transport;
@@ -24,6 +25,7 @@ pub mod venues;
 
 pub use error::{ConnectorError, ParseError};
 pub use schemas::{Observation, QuoteObs, SourceRef};
+pub use spec::{PriceSpec, RestSpec, SymbolStyle, VenueSpec};
 pub use traits::{
     ConnState, FrameKind, Merge, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
 };

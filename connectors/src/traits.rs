@@ -4,6 +4,7 @@
 use crate::book::{Book, LevelChange};
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
+use crate::spec::VenueSpec;
 use rust_decimal::Decimal;
 use schemas::{Market, Ts};
 use std::borrow::Cow;
@@ -162,22 +163,34 @@ pub enum SymbolSpec<'s> {
     Invalid(&'static str),
 }
 
-/// A venue that streams prices over WebSocket.
+/// A venue that streams prices over WebSocket. What it *is* (URL, cadence, ping, sequencing,
+/// symbol style, aliases, samples) is its [`VenueSpec`]; the constant methods below read it
+/// and are only overridden where a figure is not a constant.
 pub trait StreamingVenue: Send + Sync + 'static {
+    /// This kind's declaration (`venues/<kind>/spec.rs`); its `prices` is set.
+    fn spec(&self) -> &'static VenueSpec;
     /// The registry id (`kind` in config, `venue` in captures and records).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> &'static str {
+        self.spec().kind
+    }
     /// The production endpoint, overridable per connector with `ws_url`.
-    fn default_ws_url(&self) -> &'static str;
+    fn default_ws_url(&self) -> &'static str {
+        self.spec().price().ws_url
+    }
     /// The URL to open for these symbols (Binance names its combined streams in the URL).
     fn connect_url(&self, base: &str, _symbols: &[&str]) -> String {
         base.to_owned()
     }
     /// Messages to send after connecting, in order.
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String>;
-    fn ping_policy(&self) -> PingPolicy;
+    fn ping_policy(&self) -> PingPolicy {
+        self.spec().price().ping
+    }
     /// How often a live instrument's stream normally carries data; a stream is STALE after
     /// twice this without data.
-    fn expected_cadence(&self) -> Duration;
+    fn expected_cadence(&self) -> Duration {
+        self.spec().price().cadence
+    }
     /// Pure: one frame in, quotes out through `emit` (no allocation for the list, and the
     /// quotes may borrow from the frame). No clock, no I/O (house rule 2).
     fn parse(
@@ -186,24 +199,32 @@ pub trait StreamingVenue: Send + Sync + 'static {
         conn: &ConnState,
         emit: &mut dyn FnMut(ParsedQuote<'_>),
     ) -> Result<FrameKind, ParseError>;
-    /// How this venue numbers its quotes (default: not at all).
+    /// How this venue numbers its quotes.
     fn sequencing(&self) -> Sequencing {
-        Sequencing::None
+        self.spec().price().sequencing
     }
     /// Whether some quotes are partial (`ParsedQuote::merge`) and need the last full quote.
     fn sends_deltas(&self) -> bool {
-        false
+        self.spec().price().sends_deltas
     }
-    /// Splits a configured symbol into venue asset codes.
-    fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s>;
+    /// Splits a configured symbol into venue asset codes: by the spec's [`SymbolStyle`]
+    /// unless the venue has its own rules ([`SymbolStyle::Own`]) and overrides this.
+    ///
+    /// [`SymbolStyle`]: crate::spec::SymbolStyle
+    /// [`SymbolStyle::Own`]: crate::spec::SymbolStyle::Own
+    fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s> {
+        self.spec().price().symbols.split(symbol)
+    }
     /// This venue's own asset codes that differ from the canonical ones, as
     /// `(venue_code, canonical)` (Bitfinex `UST` -> `USDT`). The asset master adds them for this
     /// venue kind only; anything else unknown is refused at config load, never guessed.
     fn asset_aliases(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        self.spec().aliases
     }
     /// Two real symbols of this venue, for the contract test and documentation.
-    fn sample_symbols(&self) -> &'static [&'static str];
+    fn sample_symbols(&self) -> &'static [&'static str] {
+        self.spec().samples
+    }
     /// Starts this venue's simulator on 127.0.0.1:0.
     fn start_sim(&self, options: SimOptions) -> SimFuture;
 }

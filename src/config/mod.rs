@@ -3,7 +3,6 @@
 
 mod validate;
 
-use connectors::custodians::generic_rest;
 use connectors::registry;
 use connectors::sim::SimFaults;
 use rust_decimal::Decimal;
@@ -104,7 +103,7 @@ pub struct ConnectorConfig {
     /// The custodian's shape, for `kind = "generic_rest"` (see
     /// `config/venues/generic_rest.example.toml`).
     #[serde(default)]
-    pub generic: Option<connectors::custodians::generic_rest::GenericSpec>,
+    pub generic: Option<connectors::registry::GenericSpec>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

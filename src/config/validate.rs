@@ -68,7 +68,8 @@ impl ConnectorConfig {
                 ),
             ));
         }
-        let is_generic = self.kind == generic_rest::KIND;
+        // A kind described by config (`generic_rest`) reads its `[connectors.generic]` table.
+        let is_generic = registry::described_by(&self.kind) == Some("generic");
         match (&self.generic, is_generic) {
             (Some(spec), true) => {
                 for (field, problem) in spec.validate() {
@@ -77,11 +78,14 @@ impl ConnectorConfig {
             }
             (None, true) => errors.push(ConfigError::new(
                 format!("{path}.generic"),
-                "kind generic_rest needs a [connectors.generic] table (path, list, asset, total, ...)",
+                format!(
+                    "kind {} needs a [connectors.generic] table (path, list, asset, total, ...)",
+                    self.kind
+                ),
             )),
             (Some(_), false) => errors.push(ConfigError::new(
                 format!("{path}.generic"),
-                "only for kind = \"generic_rest\"",
+                format!("only for kind = {}", described_kinds("generic")),
             )),
             (None, false) => {}
         }
@@ -94,11 +98,7 @@ impl ConnectorConfig {
                 format!(
                     "unknown venue kind {:?}, expected one of {}",
                     self.kind,
-                    registry::kinds()
-                        .into_iter()
-                        .chain([generic_rest::KIND])
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    registry::kinds().join(", ")
                 ),
             ));
             // Every other check depends on the kind.
@@ -197,4 +197,14 @@ fn check_url(errors: &mut Vec<ConfigError>, path: String, url: &Option<String>, 
             ));
         }
     }
+}
+
+/// The kinds described by the config table `table` (`generic_rest` for `generic`), quoted.
+fn described_kinds(table: &str) -> String {
+    registry::VENUES
+        .iter()
+        .filter(|e| e.spec.described_by == Some(table))
+        .map(|e| format!("{:?}", e.spec.kind))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }

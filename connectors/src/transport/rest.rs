@@ -7,6 +7,7 @@ use crate::capture::{CaptureLine, CaptureTx};
 use crate::error::{ConnectorError, ParseError};
 use crate::outbox::Outbox;
 use crate::sim::SimFuture;
+use crate::spec::VenueSpec;
 use crate::transport::session::say_stopped;
 use crate::transport::{Backoff, Feed};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -151,15 +152,30 @@ pub enum BudgetScope {
     Key,
 }
 
-/// A venue that reports balances over (signed) REST.
+/// A venue that reports balances over (signed) REST. What it *is* (base URL, rate limit,
+/// budget scope, source kind, aliases) is its [`VenueSpec`]; the constant methods below read
+/// it and are only overridden where a figure comes from config (`generic_rest`).
 pub trait PollingVenue: Send + Sync + 'static {
+    /// This kind's declaration (`venues/<kind>/spec.rs`, `custodians/<kind>/spec.rs`); its
+    /// `balances` is set.
+    fn spec(&self) -> &'static VenueSpec;
     /// The registry id (`kind` in config, `venue` in captures and records).
-    fn kind(&self) -> &'static str;
-    fn source_kind(&self) -> SourceKind;
+    fn kind(&self) -> &'static str {
+        self.spec().kind
+    }
+    fn source_kind(&self) -> SourceKind {
+        self.spec().source_kind
+    }
     /// The production base URL, overridable per connector with `rest_url`.
-    fn default_rest_url(&self) -> &'static str;
-    fn rate_limit(&self) -> RateLimit;
-    fn budget_scope(&self) -> BudgetScope;
+    fn default_rest_url(&self) -> &'static str {
+        self.spec().rest().rest_url
+    }
+    fn rate_limit(&self) -> RateLimit {
+        self.spec().rest().rate_limit
+    }
+    fn budget_scope(&self) -> BudgetScope {
+        self.spec().rest().scope
+    }
     /// Builds and signs the request for one page (`cursor` = None for the first page).
     fn request(
         &self,
@@ -190,7 +206,7 @@ pub trait PollingVenue: Send + Sync + 'static {
     /// This venue's own asset codes that differ from canonical ones (`(venue_code, canonical)`),
     /// added to the asset master for this kind only.
     fn asset_aliases(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
+        self.spec().aliases
     }
     /// Credentials the simulator accepts when the config names none (demo only).
     fn demo_credentials(&self) -> Credentials;

@@ -475,6 +475,19 @@ mod tests {
     struct Toy(Sequencing);
 
     impl StreamingVenue for Toy {
+        /// Unused: every constant method is overridden below.
+        fn spec(&self) -> &'static crate::spec::VenueSpec {
+            const TOY: crate::spec::VenueSpec = crate::spec::VenueSpec {
+                kind: "toy",
+                source_kind: schemas::SourceKind::Exchange,
+                prices: None,
+                balances: None,
+                aliases: &[],
+                samples: &[],
+                described_by: None,
+            };
+            &TOY
+        }
         fn kind(&self) -> &'static str {
             "toy"
         }

@@ -4,7 +4,7 @@
 //! and the REST poller alike, with a certificate error and no request served.
 
 use connectors::outbox::{self, Outbox};
-use connectors::registry::{self, BALANCE_STREAMS, POLLING, STREAMING};
+use connectors::registry;
 use connectors::symbols::{InstrumentSpec, SymbolTable};
 use connectors::transport::rest::{run_polling, PollingConnector};
 use connectors::transport::{run_streaming, StreamingConnector};
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 #[test]
 fn every_default_endpoint_is_tls() {
-    for v in STREAMING {
+    for v in registry::streaming_venues() {
         assert!(
             v.default_ws_url().starts_with("wss://"),
             "{}: {}",
@@ -27,7 +27,7 @@ fn every_default_endpoint_is_tls() {
             v.default_ws_url()
         );
     }
-    for v in POLLING {
+    for v in registry::polling_venues() {
         let url = v.default_rest_url();
         // generic_rest has no default endpoint of its own: its URL is configured.
         assert!(
@@ -36,7 +36,7 @@ fn every_default_endpoint_is_tls() {
             v.kind()
         );
     }
-    for v in BALANCE_STREAMS {
+    for v in registry::balance_streams() {
         assert!(v.default_ws_url().starts_with("wss://"), "{}", v.kind());
     }
 }

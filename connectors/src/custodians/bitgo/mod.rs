@@ -21,14 +21,14 @@
 pub mod coins;
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::auth::{sign, AuthError, Credentials};
 use crate::error::ParseError;
 use crate::sim::SimFuture;
-use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
-use schemas::{SourceKind, Ts};
-use std::time::Duration;
+use crate::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
+use schemas::Ts;
 
 pub const KIND: &str = "bitgo";
 
@@ -53,24 +53,8 @@ pub fn auth_v2(
 }
 
 impl PollingVenue for BitGo {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> SourceKind {
-        SourceKind::Custodian
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://app.bitgo.com"
-    }
-    /// 360 requests / 60 s per authenticated user (BitGo rate-limits reference).
-    fn rate_limit(&self) -> RateLimit {
-        RateLimit {
-            capacity: 360,
-            per: Duration::from_secs(60),
-        }
-    }
-    fn budget_scope(&self) -> BudgetScope {
-        BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,
@@ -94,9 +78,6 @@ impl PollingVenue for BitGo {
         emit: &mut dyn FnMut(ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_wallet_balances(body, emit)
-    }
-    fn asset_aliases(&self) -> &'static [(&'static str, &'static str)] {
-        coins::ALIASES
     }
     fn demo_credentials(&self) -> Credentials {
         // A demo token in BitGo's `v2x` + 64 hex format; accepted by the simulator only.

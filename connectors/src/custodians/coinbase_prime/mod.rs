@@ -20,14 +20,14 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::auth::{sign, AuthError, Credentials};
 use crate::error::ParseError;
 use crate::sim::SimFuture;
-use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
-use schemas::{SourceKind, Ts};
-use std::time::Duration;
+use crate::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
+use schemas::Ts;
 
 pub const KIND: &str = "coinbase_prime";
 
@@ -46,24 +46,8 @@ fn valid_portfolio_id(id: &str) -> bool {
 }
 
 impl PollingVenue for CoinbasePrime {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> SourceKind {
-        SourceKind::Custodian
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://api.prime.coinbase.com"
-    }
-    /// 25 requests/s per portfolio (Prime REST rate limits).
-    fn rate_limit(&self) -> RateLimit {
-        RateLimit {
-            capacity: 25,
-            per: Duration::from_secs(1),
-        }
-    }
-    fn budget_scope(&self) -> BudgetScope {
-        BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,

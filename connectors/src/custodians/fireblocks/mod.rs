@@ -20,14 +20,14 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::auth::{AuthError, Credentials};
 use crate::error::ParseError;
 use crate::sim::SimFuture;
-use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
+use crate::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 pub const KIND: &str = "fireblocks";
 
@@ -114,24 +114,8 @@ pub fn encode_query_value(v: &str) -> String {
 pub struct FireblocksBalances;
 
 impl PollingVenue for FireblocksBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Custodian
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://api.fireblocks.io"
-    }
-    /// Our conservative choice (no published number): 5 requests per second per API user.
-    fn rate_limit(&self) -> RateLimit {
-        RateLimit {
-            capacity: 5,
-            per: Duration::from_secs(1),
-        }
-    }
-    fn budget_scope(&self) -> BudgetScope {
-        BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,
@@ -164,17 +148,6 @@ impl PollingVenue for FireblocksBalances {
         emit: &mut dyn FnMut(ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_vault_accounts(body, emit)
-    }
-    /// Fireblocks asset ids that name a canonical asset under another code. Testnet ids
-    /// (`ETH_TEST5`, `BTC_TEST`) are deliberately not mapped: a testnet coin is not collateral.
-    /// Source: Fireblocks supported assets (`GET /v1/supported_assets`).
-    fn asset_aliases(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("USDT_ERC20", "USDT"),
-            ("TRX_USDT_S2UZ", "USDT"),
-            ("BNB_BSC", "BNB"),
-            ("ATOM_COS", "ATOM"),
-        ]
     }
     fn demo_credentials(&self) -> Credentials {
         Credentials::new(DEMO_API_KEY, DEMO_PRIVATE_KEY_PEM)

@@ -35,15 +35,15 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::auth::sign::{hmac_sha256, hmac_sha512, B64};
 use crate::auth::{AuthError, Credentials};
 use crate::error::ParseError;
 use crate::sim::SimFuture;
-use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
+use crate::transport::rest::{ParsedBalance, PollingVenue, RestRequest};
 use base64::Engine as _;
-use std::time::Duration;
 
 pub const KIND: &str = "fireblocks_network_link";
 
@@ -275,26 +275,8 @@ pub fn sign_request(
 pub struct FireblocksNetworkLinkBalances;
 
 impl PollingVenue for FireblocksNetworkLinkBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Custodian
-    }
-    /// No shared production host: every provider has its own, so `rest_url` must be set (the
-    /// spec's `servers` names only a local test server). This placeholder never resolves.
-    fn default_rest_url(&self) -> &'static str {
-        "https://network-link-provider.invalid/v2"
-    }
-    /// Our conservative choice (the spec publishes no number): 10 requests per second per key.
-    fn rate_limit(&self) -> RateLimit {
-        RateLimit {
-            capacity: 10,
-            per: Duration::from_secs(1),
-        }
-    }
-    fn budget_scope(&self) -> BudgetScope {
-        BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,
@@ -328,12 +310,6 @@ impl PollingVenue for FireblocksNetworkLinkBalances {
         emit: &mut dyn FnMut(ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_page(body, cursor, emit)
-    }
-    /// Network Link names assets by ISO 4217 code or by the spec's own native symbols, which
-    /// are the canonical codes for every canonical asset; tokens come as `assetId` UUIDs that
-    /// only the provider's `GET /capabilities/assets` can name (not resolved yet).
-    fn asset_aliases(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
     }
     fn demo_credentials(&self) -> Credentials {
         Credentials::new(DEMO_API_KEY, DEMO_API_SECRET)

@@ -22,13 +22,15 @@
 //! When the item gives neither (not configured, or absent / null / `""` in that item), available
 //! and locked stay `None`: an unconfigured available never becomes available = total here.
 
+pub mod spec;
+
 use crate::auth::{AuthError, Credentials};
 use crate::custodians::{min_of, split};
 use crate::decimal::parse_decimal;
 use crate::error::ParseError;
 use crate::sim::rest::{RestSimCtx, RestSimProtocol, SimHttpRequest, SimHttpResponse};
 use crate::sim::SimFuture;
-use crate::transport::rest::{BudgetScope, ParsedBalance, PollingVenue, RateLimit, RestRequest};
+use crate::transport::rest::{ParsedBalance, PollingVenue, RateLimit, RestRequest};
 use rust_decimal::Decimal;
 use schemas::{SourceKind, Ts};
 use serde::Deserialize;
@@ -224,23 +226,17 @@ impl GenericRest {
 }
 
 impl PollingVenue for GenericRest {
-    fn kind(&self) -> &'static str {
-        KIND
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn source_kind(&self) -> SourceKind {
         self.spec.source_kind
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "http://127.0.0.1"
     }
     fn rate_limit(&self) -> RateLimit {
         RateLimit {
             capacity: self.spec.requests_per_minute,
             per: Duration::from_secs(60),
         }
-    }
-    fn budget_scope(&self) -> BudgetScope {
-        BudgetScope::Key
     }
     fn request(
         &self,

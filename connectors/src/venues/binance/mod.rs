@@ -11,27 +11,21 @@
 pub mod fast;
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod stream;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{
-    ConnState, FrameKind, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
-};
-use schemas::Market;
-use std::time::Duration;
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue};
 
 pub struct Binance;
 
 pub const KIND: &str = "binance";
 
 impl StreamingVenue for Binance {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://stream.binance.com:9443"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     /// Streams are named in the URL, so a reconnect resubscribes by itself.
     fn connect_url(&self, base: &str, symbols: &[&str]) -> String {
@@ -49,17 +43,6 @@ impl StreamingVenue for Binance {
     fn subscribe_messages(&self, _symbols: &[&str]) -> Vec<String> {
         Vec::new()
     }
-    /// `u` is the order book update id: a lower one is an older book.
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::Increasing
-    }
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::ServerPings
-    }
-    /// bookTicker is real-time; a liquid pair updates many times a second.
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(2)
-    }
     fn parse(
         &self,
         frame: &str,
@@ -67,24 +50,6 @@ impl StreamingVenue for Binance {
         emit: &mut dyn FnMut(ParsedQuote<'_>),
     ) -> Result<FrameKind, ParseError> {
         parse::parse(frame, emit)
-    }
-    fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s> {
-        if !symbol.is_empty()
-            && symbol
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            SymbolSpec::Joined {
-                symbol,
-                market: Market::Spot,
-                expiry: None,
-            }
-        } else {
-            SymbolSpec::Invalid("Binance symbols are upper case letters and digits, e.g. BTCUSDT")
-        }
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTCUSDT", "ETHUSDT"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::BinanceSim, options))
@@ -125,24 +90,8 @@ pub(crate) fn signed_get(
 }
 
 impl crate::transport::rest::PollingVenue for BinanceBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Exchange
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://api.binance.com"
-    }
-    /// `REQUEST_WEIGHT` 6000 per minute per IP (`GET /api/v3/exchangeInfo` rateLimits).
-    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
-        crate::transport::rest::RateLimit {
-            capacity: 6000,
-            per: Duration::from_secs(60),
-        }
-    }
-    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
-        crate::transport::rest::BudgetScope::Ip
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,

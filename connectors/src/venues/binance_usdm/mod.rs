@@ -28,15 +28,13 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{
-    ConnState, FrameKind, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
-};
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue, SymbolSpec};
 use schemas::Market;
-use std::time::Duration;
 
 pub struct BinanceUsdm;
 
@@ -96,12 +94,8 @@ fn expiry(yymmdd: &str) -> Option<String> {
 }
 
 impl StreamingVenue for BinanceUsdm {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    /// The `/public` tier: the one that carries bid/ask (module docs).
-    fn default_ws_url(&self) -> &'static str {
-        "wss://fstream.binance.com/public"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     /// Streams are named in the URL, so a reconnect resubscribes by itself.
     fn connect_url(&self, base: &str, symbols: &[&str]) -> String {
@@ -121,23 +115,6 @@ impl StreamingVenue for BinanceUsdm {
     }
     fn subscribe_messages(&self, _symbols: &[&str]) -> Vec<String> {
         Vec::new()
-    }
-    /// bookTicker `u` is the order book update id: a lower one is an older book. Only book
-    /// quotes carry it (markPrice has no update id), so the two streams never collide.
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::Increasing
-    }
-    /// markPrice quotes are partial (mark/index only) and merge onto the last book quote.
-    fn sends_deltas(&self) -> bool {
-        true
-    }
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::ServerPings
-    }
-    /// bookTicker is real-time (a liquid perpetual updates many times a second) and markPrice
-    /// comes every second, so either tier shows data well inside this.
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(2)
     }
     fn parse(
         &self,
@@ -177,9 +154,6 @@ impl StreamingVenue for BinanceUsdm {
             },
         }
     }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTCUSDT", "ETHUSDT"]
-    }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::BinanceUsdmSim, options))
     }
@@ -196,24 +170,8 @@ impl StreamingVenue for BinanceUsdm {
 pub struct BinanceUsdmBalances;
 
 impl crate::transport::rest::PollingVenue for BinanceUsdmBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Exchange
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://fapi.binance.com"
-    }
-    /// `REQUEST_WEIGHT` 2400 per minute per IP (`GET /fapi/v1/exchangeInfo` rateLimits).
-    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
-        crate::transport::rest::RateLimit {
-            capacity: 2400,
-            per: Duration::from_secs(60),
-        }
-    }
-    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
-        crate::transport::rest::BudgetScope::Ip
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,

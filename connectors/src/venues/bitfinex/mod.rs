@@ -28,15 +28,13 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{
-    ConnState, FrameKind, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
-};
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue, SymbolSpec};
 use schemas::Market;
-use std::time::Duration;
 
 pub struct Bitfinex;
 
@@ -54,11 +52,8 @@ fn is_code(s: &str) -> bool {
 }
 
 impl StreamingVenue for Bitfinex {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://api-pub.bitfinex.com/ws/2"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String> {
         symbols
@@ -68,16 +63,6 @@ impl StreamingVenue for Bitfinex {
                 format!(r#"{{"event":"subscribe","channel":"ticker","symbol":{symbol}}}"#)
             })
             .collect()
-    }
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::Text(Duration::from_secs(20), ping)
-    }
-    /// The ticker of a liquid pair changes every second or so.
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(5)
-    }
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::Increasing
     }
     fn parse(
         &self,
@@ -111,23 +96,6 @@ impl StreamingVenue for Bitfinex {
                 "Bitfinex trading pairs are tBASEQUOTE or tBASE:QUOTE in upper case, e.g. tBTCUSD",
             ),
         }
-    }
-    /// Bitfinex's own codes for assets the house knows under another name, from its currency
-    /// map (`GET https://api-pub.bitfinex.com/v2/conf/pub:map:currency:sym`, the Configs endpoint
-    /// <https://docs.bitfinex.com/reference#rest-public-conf>: `["UST","USDt"]`,
-    /// `["UDC","USDC"]`, `["TSD","TUSD"]`, `["ATO","ATOM"]`). Only entries whose target is a
-    /// default asset are listed; `EUT` (EURt, a token, not EUR) and test currencies
-    /// (`TESTBTC`) are deliberately left out so they are refused, not priced as the real thing.
-    fn asset_aliases(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            ("UST", "USDT"),
-            ("UDC", "USDC"),
-            ("TSD", "TUSD"),
-            ("ATO", "ATOM"),
-        ]
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["tBTCUSD", "tETHUSD"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::BitfinexSim, options))

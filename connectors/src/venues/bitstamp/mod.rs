@@ -22,13 +22,12 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{ConnState, FrameKind, ParsedQuote, PingPolicy, StreamingVenue, SymbolSpec};
-use schemas::Market;
-use std::time::Duration;
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue};
 
 pub struct Bitstamp;
 
@@ -43,11 +42,8 @@ fn heartbeat(_req_id: u64) -> String {
 }
 
 impl StreamingVenue for Bitstamp {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://ws.bitstamp.net"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String> {
         symbols
@@ -60,15 +56,6 @@ impl StreamingVenue for Bitstamp {
             })
             .collect()
     }
-    /// The server sends no heartbeats of its own; a quiet book can be silent for tens of
-    /// seconds, so the heartbeat reply is what shows the socket is alive meanwhile.
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::Text(Duration::from_secs(10), heartbeat)
-    }
-    /// The book is sent on every change: BTC/USD and ETH/USD change several times a second.
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(5)
-    }
     fn parse(
         &self,
         frame: &str,
@@ -76,27 +63,6 @@ impl StreamingVenue for Bitstamp {
         emit: &mut dyn FnMut(ParsedQuote<'_>),
     ) -> Result<FrameKind, ParseError> {
         parse::parse(frame, emit)
-    }
-    fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s> {
-        if !symbol.is_empty()
-            && symbol
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            SymbolSpec::Joined {
-                symbol,
-                market: Market::Spot,
-                expiry: None,
-            }
-        } else {
-            SymbolSpec::Invalid(
-                "Bitstamp symbols are upper case letters and digits, e.g. BTCUSD \
-                 (lower-cased for the channel name)",
-            )
-        }
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTCUSD", "ETHUSD"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::BitstampSim, options))

@@ -26,13 +26,12 @@
 pub mod fast;
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{
-    ConnState, FrameKind, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
-};
+use crate::traits::{ConnState, FrameKind, ParsedQuote, PingPolicy, StreamingVenue, SymbolSpec};
 use schemas::Market;
 use std::time::Duration;
 
@@ -107,18 +106,6 @@ pub fn expiry_yyyymmdd(s: &str) -> Option<String> {
     Some(date.format("%Y%m%d").to_string())
 }
 
-fn split_spot(symbol: &str) -> SymbolSpec<'_> {
-    if is_code(symbol) {
-        SymbolSpec::Joined {
-            symbol,
-            market: Market::Spot,
-            expiry: None,
-        }
-    } else {
-        SymbolSpec::Invalid("Bybit spot symbols are upper case letters and digits, e.g. BTCUSDT")
-    }
-}
-
 const LINEAR_FORMS: &str = "Bybit linear symbols are BTCUSDT or BTCPERP (perpetuals), \
      BTCUSDT-26DEC25 or BTC-26DEC25 (dated futures)";
 
@@ -166,11 +153,8 @@ fn split_linear(symbol: &str) -> SymbolSpec<'_> {
 }
 
 impl StreamingVenue for BybitSpot {
-    fn kind(&self) -> &'static str {
-        SPOT
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://stream.bybit.com/v5/public/spot"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPOT_SPEC
     }
     /// The level-1 book for bid/ask plus the ticker for last price and volume, split into
     /// requests of at most [`SPOT_MAX_ARGS`] topics.
@@ -184,23 +168,6 @@ impl StreamingVenue for BybitSpot {
             .map(|(i, chunk)| subscribe(i + 1, chunk))
             .collect()
     }
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::Text(PING_EVERY, ping)
-    }
-    fn expected_cadence(&self) -> Duration {
-        CADENCE
-    }
-    /// The book's `seq` (cross sequence) only increases. The ticker's `cs` is not used: the two
-    /// topics are separate streams, and one numbering per symbol is all the framework compares
-    /// (a ticker behind the book would be dropped as out of order). The book's `u` is not
-    /// used either: it restarts at 1 when Bybit restarts the service.
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::Increasing
-    }
-    /// Book deltas merge onto the book snapshot.
-    fn sends_deltas(&self) -> bool {
-        true
-    }
     fn parse(
         &self,
         frame: &str,
@@ -209,40 +176,18 @@ impl StreamingVenue for BybitSpot {
     ) -> Result<FrameKind, ParseError> {
         parse::parse(frame, Category::Spot, emit)
     }
-    fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s> {
-        split_spot(symbol)
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTCUSDT", "ETHUSDT"]
-    }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::BybitSim(Category::Spot), options))
     }
 }
 
 impl StreamingVenue for BybitLinear {
-    fn kind(&self) -> &'static str {
-        LINEAR
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://stream.bybit.com/v5/public/linear"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::LINEAR_SPEC
     }
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String> {
         let args: Vec<String> = symbols.iter().map(|s| format!("tickers.{s}")).collect();
         vec![subscribe(1, &args)]
-    }
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::Text(PING_EVERY, ping)
-    }
-    fn expected_cadence(&self) -> Duration {
-        CADENCE
-    }
-    /// `cs`, the cross sequence: increases with jumps, never +1 per message.
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::Increasing
-    }
-    fn sends_deltas(&self) -> bool {
-        true
     }
     fn parse(
         &self,
@@ -254,9 +199,6 @@ impl StreamingVenue for BybitLinear {
     }
     fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s> {
         split_linear(symbol)
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTCUSDT", "ETHUSDT"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::BybitSim(Category::Linear), options))
@@ -299,24 +241,8 @@ pub fn bybit_sign(
 }
 
 impl crate::transport::rest::PollingVenue for BybitBalances {
-    fn kind(&self) -> &'static str {
-        BALANCES
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Exchange
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://api.bybit.com"
-    }
-    /// 50 requests per second per UID.
-    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
-        crate::transport::rest::RateLimit {
-            capacity: 50,
-            per: Duration::from_secs(1),
-        }
-    }
-    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
-        crate::transport::rest::BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,

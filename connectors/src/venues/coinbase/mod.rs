@@ -7,26 +7,20 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{
-    ConnState, FrameKind, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
-};
-use schemas::Market;
-use std::time::Duration;
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue};
 
 pub struct Coinbase;
 
 pub const KIND: &str = "coinbase";
 
 impl StreamingVenue for Coinbase {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://advanced-trade-ws.coinbase.com"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String> {
         let ids = serde_json::to_string(symbols).unwrap_or_else(|_| "[]".into());
@@ -35,17 +29,6 @@ impl StreamingVenue for Coinbase {
             format!(r#"{{"type":"subscribe","product_ids":{ids},"channel":"ticker"}}"#),
         ]
     }
-    /// `sequence_num` counts every message of the connection, so per product it only increases.
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::Increasing
-    }
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::WsPing(Duration::from_secs(20))
-    }
-    /// Tickers arrive on trades; liquid products trade every second or so.
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(5)
-    }
     fn parse(
         &self,
         frame: &str,
@@ -53,24 +36,6 @@ impl StreamingVenue for Coinbase {
         emit: &mut dyn FnMut(ParsedQuote<'_>),
     ) -> Result<FrameKind, ParseError> {
         parse::parse(frame, emit)
-    }
-    fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s> {
-        match symbol.split_once('-') {
-            Some((base, quote))
-                if !base.is_empty() && !quote.is_empty() && !quote.contains('-') =>
-            {
-                SymbolSpec::Split {
-                    base,
-                    quote,
-                    market: Market::Spot,
-                    expiry: None,
-                }
-            }
-            _ => SymbolSpec::Invalid("Coinbase product ids are BASE-QUOTE, e.g. BTC-USD"),
-        }
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTC-USD", "ETH-USD"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::CoinbaseSim, options))
@@ -285,24 +250,8 @@ pub fn build_jwt(
 }
 
 impl crate::transport::rest::PollingVenue for CoinbaseBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Exchange
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://api.coinbase.com"
-    }
-    /// Private endpoints: 30 requests per second per user.
-    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
-        crate::transport::rest::RateLimit {
-            capacity: 30,
-            per: Duration::from_secs(1),
-        }
-    }
-    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
-        crate::transport::rest::BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,

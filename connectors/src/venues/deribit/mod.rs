@@ -19,6 +19,7 @@
 pub mod fast;
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod stream;
 pub mod wire;
 
@@ -26,9 +27,8 @@ pub use stream::DeribitPortfolioStream;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{ConnState, FrameKind, ParsedQuote, PingPolicy, StreamingVenue, SymbolSpec};
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue, SymbolSpec};
 use schemas::Market;
-use std::time::Duration;
 
 pub struct Deribit;
 
@@ -139,11 +139,8 @@ fn request(id: u64, method: &str, params: &str) -> String {
 }
 
 impl StreamingVenue for Deribit {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://www.deribit.com/ws/api/v2"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     /// Heartbeats first, so a connection that subscribes is already watched by the server.
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String> {
@@ -164,17 +161,6 @@ impl StreamingVenue for Deribit {
                 &format!(r#"{{"channels":{channels}}}"#),
             ),
         ]
-    }
-    /// The venue's own heartbeat (`public/set_heartbeat`, answered through
-    /// `FrameKind::Respond`) keeps the session alive and proves the socket; nothing to send.
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::ServerPings
-    }
-    /// A `100ms` ticker is sent when a field changed; mark and index prices move with the index,
-    /// so a listed contract updates about every second. Illiquid instruments in the recorded
-    /// session (`shared/venues/deribit/replay_*`) went up to ~6 s between tickers, hence 5 s.
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(5)
     }
     // Sequencing stays `None`: the ticker carries no change id (only the book channels have
     // `change_id`), and `timestamp` may repeat, so it cannot order updates.
@@ -202,9 +188,6 @@ impl StreamingVenue for Deribit {
             market: n.market,
             expiry,
         }
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTC-PERPETUAL", "ETH-PERPETUAL"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         let sim = sim::DeribitSim::new(options.heartbeat_interval);
@@ -280,25 +263,8 @@ pub fn authorization(
 }
 
 impl crate::transport::rest::PollingVenue for DeribitBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Exchange
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://www.deribit.com"
-    }
-    /// The credit pool: 50,000 credits, refilled in 5 s at 10,000/s; each request weighs 500.
-    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
-        crate::transport::rest::RateLimit {
-            capacity: CREDIT_POOL,
-            per: Duration::from_millis(1000 * u64::from(CREDIT_POOL / CREDIT_REFILL_PER_S)),
-        }
-    }
-    /// Credits are counted per sub-account, which an API key belongs to.
-    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
-        crate::transport::rest::BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,

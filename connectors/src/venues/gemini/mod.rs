@@ -41,50 +41,27 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{
-    ConnState, FrameKind, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
-};
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue, SymbolSpec};
 use schemas::Market;
-use std::time::Duration;
 
 pub struct Gemini;
 
 pub const KIND: &str = "gemini";
 
 impl StreamingVenue for Gemini {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://api.gemini.com/v2/marketdata"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String> {
         let symbols = serde_json::to_string(symbols).unwrap_or_else(|_| "[]".into());
         vec![format!(
             r#"{{"type":"subscribe","subscriptions":[{{"name":"l2","symbols":{symbols}}}]}}"#
         )]
-    }
-    /// Gemini documents no client ping and sends its own heartbeat every 5 s; a WebSocket ping
-    /// (answered by any RFC 6455 server) keeps intermediaries from timing out a connection on
-    /// which the client otherwise never speaks.
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::WsPing(Duration::from_secs(20))
-    }
-    /// Books of liquid pairs change several times a second.
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(5)
-    }
-    /// v2 messages carry no sequence numbers (`event_id` numbers trades, not book updates).
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::None
-    }
-    /// Trades are patches onto the last quote.
-    fn sends_deltas(&self) -> bool {
-        true
     }
     fn parse(
         &self,
@@ -112,9 +89,6 @@ impl StreamingVenue for Gemini {
             market: Market::Spot,
             expiry: None,
         }
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTCUSD", "ETHUSD"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::GeminiSim, options))

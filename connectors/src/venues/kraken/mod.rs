@@ -7,6 +7,7 @@
 
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod stream;
 pub mod wire;
 
@@ -14,9 +15,7 @@ pub use stream::KrakenBalanceStream;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{ConnState, FrameKind, ParsedQuote, PingPolicy, StreamingVenue, SymbolSpec};
-use schemas::Market;
-use std::time::Duration;
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue};
 
 pub struct Kraken;
 
@@ -27,11 +26,8 @@ fn ping(req_id: u64) -> String {
 }
 
 impl StreamingVenue for Kraken {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://ws.kraken.com/v2"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     /// `bbo` publishes on every best bid/offer change, which is what a mid price needs (the
     /// default trigger, trades, can leave a quiet book's quote minutes old).
@@ -41,12 +37,6 @@ impl StreamingVenue for Kraken {
             r#"{{"method":"subscribe","params":{{"channel":"ticker","symbol":{symbols},"event_trigger":"bbo","snapshot":true}},"req_id":1}}"#
         )]
     }
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::Text(Duration::from_secs(20), ping)
-    }
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(5)
-    }
     fn parse(
         &self,
         frame: &str,
@@ -54,24 +44,6 @@ impl StreamingVenue for Kraken {
         emit: &mut dyn FnMut(ParsedQuote<'_>),
     ) -> Result<FrameKind, ParseError> {
         parse::parse(frame, emit)
-    }
-    fn split_symbol<'s>(&self, symbol: &'s str) -> SymbolSpec<'s> {
-        match symbol.split_once('/') {
-            Some((base, quote))
-                if !base.is_empty() && !quote.is_empty() && !quote.contains('/') =>
-            {
-                SymbolSpec::Split {
-                    base,
-                    quote,
-                    market: Market::Spot,
-                    expiry: None,
-                }
-            }
-            _ => SymbolSpec::Invalid("Kraken v2 symbols are BASE/QUOTE, e.g. BTC/USD"),
-        }
-    }
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTC/USD", "ETH/USD"]
     }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::KrakenSim, options))
@@ -111,24 +83,8 @@ fn next_nonce(now_ms: i64) -> i64 {
 pub const BALANCE_EX_PATH: &str = "/0/private/BalanceEx";
 
 impl crate::transport::rest::PollingVenue for KrakenBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Exchange
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://api.kraken.com"
-    }
-    /// Starter tier: counter max 15, decay 0.33/s per key = 15 calls per 45 s.
-    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
-        crate::transport::rest::RateLimit {
-            capacity: 15,
-            per: Duration::from_secs(45),
-        }
-    }
-    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
-        crate::transport::rest::BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,
@@ -154,11 +110,6 @@ impl crate::transport::rest::PollingVenue for KrakenBalances {
         emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_balances(body, emit)
-    }
-    /// The legacy X/Z codes are in the asset master already (`KRAKEN_ALIASES`); suffixed codes
-    /// are split by the parser. Nothing else to add.
-    fn asset_aliases(&self) -> &'static [(&'static str, &'static str)] {
-        &[]
     }
     /// Demo only: a made-up key and a base64 secret (Kraken secrets are base64 of 64 bytes).
     fn demo_credentials(&self) -> crate::auth::Credentials {

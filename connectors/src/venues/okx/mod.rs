@@ -23,16 +23,14 @@
 pub mod fast;
 pub mod parse;
 pub mod sim;
+pub mod spec;
 pub mod stream;
 pub mod wire;
 
 use crate::error::ParseError;
 use crate::sim::{SimFuture, SimOptions};
-use crate::traits::{
-    ConnState, FrameKind, ParsedQuote, PingPolicy, Sequencing, StreamingVenue, SymbolSpec,
-};
+use crate::traits::{ConnState, FrameKind, ParsedQuote, StreamingVenue, SymbolSpec};
 use schemas::Market;
-use std::time::Duration;
 
 pub struct Okx;
 
@@ -122,11 +120,8 @@ pub fn inst_id(id: &str) -> Result<InstId<'_>, &'static str> {
 }
 
 impl StreamingVenue for Okx {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn default_ws_url(&self) -> &'static str {
-        "wss://ws.okx.com:8443/ws/v5/public"
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn subscribe_messages(&self, symbols: &[&str]) -> Vec<String> {
         symbols
@@ -142,21 +137,6 @@ impl StreamingVenue for Okx {
                 format!(r#"{{"op":"subscribe","args":[{}]}}"#, args.join(","))
             })
             .collect()
-    }
-    /// 20 s: below the 30 s after which OKX drops a connection that carried nothing, with room
-    /// for the round trip.
-    fn ping_policy(&self) -> PingPolicy {
-        PingPolicy::Text(Duration::from_secs(20), ping)
-    }
-    /// Tickers arrive on trades and best bid/ask changes; a liquid instrument changes several
-    /// times a second, a quiet dated future may not (raise `stale_after_ms` for those).
-    fn expected_cadence(&self) -> Duration {
-        Duration::from_secs(5)
-    }
-    /// Tickers carry no update id (only the order-book channels have `seqId`), and `ts` is a
-    /// millisecond time that several updates can share, so it cannot order them.
-    fn sequencing(&self) -> Sequencing {
-        Sequencing::None
     }
     fn parse(
         &self,
@@ -178,9 +158,6 @@ impl StreamingVenue for Okx {
         }
     }
     // OKX spells assets as the canonical codes (BTC, ETH, USDT, USDC, USD): no aliases.
-    fn sample_symbols(&self) -> &'static [&'static str] {
-        &["BTC-USDT", "ETH-USDT"]
-    }
     fn start_sim(&self, options: SimOptions) -> SimFuture {
         Box::pin(crate::sim::serve(sim::OkxSim, options))
     }
@@ -224,24 +201,8 @@ pub fn okx_sign(
 }
 
 impl crate::transport::rest::PollingVenue for OkxBalances {
-    fn kind(&self) -> &'static str {
-        KIND
-    }
-    fn source_kind(&self) -> schemas::SourceKind {
-        schemas::SourceKind::Exchange
-    }
-    fn default_rest_url(&self) -> &'static str {
-        "https://www.okx.com"
-    }
-    /// 10 requests per 2 s per user ID.
-    fn rate_limit(&self) -> crate::transport::rest::RateLimit {
-        crate::transport::rest::RateLimit {
-            capacity: 10,
-            per: Duration::from_secs(2),
-        }
-    }
-    fn budget_scope(&self) -> crate::transport::rest::BudgetScope {
-        crate::transport::rest::BudgetScope::Key
+    fn spec(&self) -> &'static crate::spec::VenueSpec {
+        &spec::SPEC
     }
     fn request(
         &self,

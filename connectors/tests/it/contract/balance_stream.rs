@@ -1,6 +1,6 @@
-//! The private balance-stream contract, run over every `registry::BALANCE_STREAMS` entry against
-//! its own simulator (as `contract::streaming` does for `STREAMING` and `contract::polling` for
-//! `POLLING`): CONNECTING, LIVE under the connector's name, balances for the configured index; a
+//! The private balance-stream contract, run over every balance-stream entry of
+//! `registry::VENUES` against its own simulator (as `contract::streaming` does for the price
+//! streams and `contract::polling` for the pollers): CONNECTING, LIVE under the connector's name, balances for the configured index; a
 //! dropped connection is RECONNECTING with a reason, then LIVE on a later epoch (a new login)
 //! with balances again; cancel stops it within 1 s with DOWN "stopped"; and no credential is ever
 //! in what it emitted or captured, and the capture holds the venue's frames only.
@@ -99,9 +99,9 @@ async fn lifecycle(venue: &'static dyn BalanceStream, index: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_registry_balance_stream_meets_the_lifecycle_contract() {
-    assert!(!registry::BALANCE_STREAMS.is_empty());
+    assert!(registry::balance_streams().next().is_some());
     let mut set = tokio::task::JoinSet::new();
-    for (i, venue) in registry::BALANCE_STREAMS.iter().copied().enumerate() {
+    for (i, venue) in registry::balance_streams().enumerate() {
         set.spawn(async move {
             lifecycle(venue, 1 + i as u32).await;
             venue.kind()
@@ -115,5 +115,5 @@ async fn every_registry_balance_stream_meets_the_lifecycle_contract() {
     });
     all.await
         .unwrap_or_else(|_| panic!("timed out; done: {done:?}"));
-    assert_eq!(done.len(), registry::BALANCE_STREAMS.len());
+    assert_eq!(done.len(), registry::balance_streams().count());
 }
