@@ -8,3 +8,4 @@ mod bybit;
 mod deribit;
 mod gemini;
 mod okx;
+mod okx_account;
