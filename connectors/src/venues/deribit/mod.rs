@@ -16,9 +16,11 @@
 //! `BTC-27DEC24` (dated future), `BTC_USDC` (spot); options (`BTC-27DEC24-100000-C`) and combos
 //! (`BTC-FS-27DEC24_PERP`) quote in the base coin and are not priced here.
 
+pub mod account;
 pub mod fast;
 pub mod parse;
 pub mod sim;
+pub mod sim_account;
 pub mod spec;
 pub mod stream;
 pub mod wire;
@@ -272,22 +274,41 @@ impl crate::transport::rest::PollingVenue for DeribitBalances {
         now: schemas::Ts,
         _cursor: Option<&str>,
     ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
-        let req = crate::transport::rest::RestRequest::get(
-            ACCOUNT_SUMMARIES_PATH,
-            ACCOUNT_SUMMARIES_QUERY.to_owned(),
-        );
-        // Single use at the venue: a fresh random nonce per request.
-        let nonce = crate::auth::sign::random_hex(8);
-        let header = authorization(
-            creds.key()?,
-            creds.secret()?,
-            now.millis(),
-            &nonce,
-            req.method,
-            &req.path_and_query(),
-            &req.body,
-        );
-        Ok(req.header("Authorization", header).weight(REQUEST_CREDITS))
+        signed_get(creds, now, ACCOUNT_SUMMARIES_PATH, ACCOUNT_SUMMARIES_QUERY)
+    }
+    /// Every open position of every currency (`private/get_positions?currency=any`, 500
+    /// credits); the margin comes with the account summaries.
+    fn account_pages(&self) -> &'static [&'static str] {
+        &[account::POSITIONS_PAGE]
+    }
+    fn account_request(
+        &self,
+        creds: &crate::auth::Credentials,
+        now: schemas::Ts,
+        page: &str,
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
+        match page.split_once('?') {
+            Some((path, query)) if page == account::POSITIONS_PAGE => {
+                signed_get(creds, now, path, query)
+            }
+            _ => Err(crate::auth::AuthError::Invalid {
+                field: "page",
+                reason: format!("no account page {page:?}"),
+            }),
+        }
+    }
+    /// The summaries' margin, the positions page's positions (see [`account`]).
+    fn parse_account(
+        &self,
+        path: &str,
+        body: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        match path {
+            ACCOUNT_SUMMARIES_PATH => account::parse_summaries_margin(body, emit),
+            account::POSITIONS_PATH => account::parse_positions(body, emit),
+            _ => Ok(()),
+        }
     }
     fn parse_balances(
         &self,
@@ -309,6 +330,28 @@ impl crate::transport::rest::PollingVenue for DeribitBalances {
             )
         })
     }
+}
+
+/// A GET signed with `deri-hmac-sha256`, weighing one request's credits.
+fn signed_get(
+    creds: &crate::auth::Credentials,
+    now: schemas::Ts,
+    path: &str,
+    query: &str,
+) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
+    let req = crate::transport::rest::RestRequest::get(path, query.to_owned());
+    // Single use at the venue: a fresh random nonce per request.
+    let nonce = crate::auth::sign::random_hex(8);
+    let header = authorization(
+        creds.key()?,
+        creds.secret()?,
+        now.millis(),
+        &nonce,
+        req.method,
+        &req.path_and_query(),
+        &req.body,
+    );
+    Ok(req.header("Authorization", header).weight(REQUEST_CREDITS))
 }
 
 #[cfg(test)]

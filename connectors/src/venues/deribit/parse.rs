@@ -13,6 +13,8 @@
 //!   other reserves (see [`super::super::split_held`]). The real reply in the fixtures has BTC
 //!   `balance` 302.60065765 and `available_withdrawal_funds` 301.35396172, so 1.24669593 is
 //!   held, next to `initial_margin` 1.24669592;
+//! - `unrealized_pnl` = `session_upl`, the unrealized P&L since the last daily settlement (which
+//!   books the futures' P&L into `balance`), beside `balance`;
 //! - `as_of` = the REST reply's `usOut` (Deribit's time of the reply); the push has no
 //!   timestamp, so `None`. Freshness is the confirmation time `received_at`, set by the
 //!   transport; nothing here ages or drops a row;
@@ -194,6 +196,7 @@ fn summary_balance<'a>(
         available,
         locked,
         as_of,
+        unrealized_pnl: s.session_upl,
         ..Default::default()
     }
 }

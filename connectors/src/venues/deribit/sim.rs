@@ -5,7 +5,8 @@
 //! interval closes the connection, as Deribit does. Ticker frames write every number as a JSON
 //! number from the decimal's own text.
 //!
-//! [`DeribitRestSim`] is the HTTP side for balances (signed `private/get_account_summaries`).
+//! [`DeribitRestSim`] is the HTTP side for balances and positions (signed
+//! `private/get_account_summaries` and `private/get_positions`, [`super::sim_account`]).
 //!
 //! Error codes where Deribit's docs give none for a case are JSON-RPC's standard ones
 //! (-32700 parse error, -32601 method not found, -32602 invalid params).
@@ -320,9 +321,11 @@ impl crate::sim::rest::RestSimProtocol for DeribitRestSim {
         use crate::sim::rest::SimHttpResponse as R;
         let now = ctx.now;
         let refuse = |code, message: &str| R::json(401, rpc_error(code, message, now));
-        if req.path != super::ACCOUNT_SUMMARIES_PATH
-            || !matches!(req.method.as_str(), "GET" | "POST")
-        {
+        let known = [
+            super::ACCOUNT_SUMMARIES_PATH,
+            super::account::POSITIONS_PATH,
+        ];
+        if !known.contains(&req.path.as_str()) || !matches!(req.method.as_str(), "GET" | "POST") {
             return R::json(404, rpc_error(-32601, "Method not found", now));
         }
         let (Ok(id), Ok(secret)) = (ctx.credentials.key(), ctx.credentials.secret()) else {
@@ -367,20 +370,20 @@ impl crate::sim::rest::RestSimProtocol for DeribitRestSim {
             }
             seen.push_back((ts, nonce.to_owned()));
         }
+        if req.path == super::account::POSITIONS_PATH {
+            return R::json(200, super::sim_account::positions_body(now));
+        }
         R::json(200, summaries_body(now))
     }
 }
 
-/// A `private/get_account_summaries` reply for [`SIM_SUMMARIES`], numbers written raw (never
-/// through a float), fields in the order Deribit's reply has them.
+/// A `private/get_account_summaries` reply at `now`: the balances of [`SIM_SUMMARIES`], the
+/// margin of [`super::sim_account`]'s positions; numbers written raw (never through a float),
+/// fields in the order Deribit's reply has them.
 pub fn summaries_body(now: schemas::Ts) -> String {
-    let summaries: Vec<String> = SIM_SUMMARIES
+    let summaries: Vec<String> = super::sim_account::summaries(now)
         .iter()
-        .map(|[cur, bal, eq, avail, margin, im, mm, withdraw]| {
-            format!(
-                r#"{{"currency":"{cur}","margin_balance":{margin},"available_withdrawal_funds":{withdraw},"maintenance_margin":{mm},"available_funds":{avail},"balance":{bal},"equity":{eq},"fee_balance":0,"initial_margin":{im},"spot_reserve":0,"margin_model":"segregated_sm","portfolio_margining_enabled":false,"cross_collateral_enabled":false}}"#
-            )
-        })
+        .map(super::sim_account::summary_json)
         .collect();
     let us = now.micros();
     format!(
@@ -455,11 +458,12 @@ impl DeribitPrivateSim {
         Ok(())
     }
 
-    /// One `user.portfolio` notification, fields as in the nautilus capture.
-    fn portfolio(channel: &str, summary: &[&str; 8]) -> String {
-        let [cur, bal, eq, avail, margin, im, mm, withdraw] = summary;
+    /// One `user.portfolio` notification of a summary of [`super::sim_account::summaries`],
+    /// fields as in the nautilus capture.
+    fn portfolio(channel: &str, summary: &[String; 9]) -> String {
+        let [cur, bal, eq, avail, margin, im, mm, withdraw, upl] = summary;
         format!(
-            r#"{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"{channel}","data":{{"total_maintenance_margin_usd":0.0,"projected_initial_margin":{im},"fee_balance":0.0,"projected_maintenance_margin":{mm},"session_upl":0.0,"initial_margin":{im},"margin_balance":{margin},"balance":{bal},"maintenance_margin":{mm},"additional_reserve":0.0,"locked_balance":0.0,"options_value":0.0,"margin_model":"segregated_sm","portfolio_margining_enabled":false,"available_funds":{avail},"cross_collateral_enabled":false,"spot_reserve":0.0,"session_rpl":0.0,"available_withdrawal_funds":{withdraw},"equity":{eq},"total_pl":0.0,"currency":"{cur}"}}}}}}"#
+            r#"{{"jsonrpc":"2.0","method":"subscription","params":{{"channel":"{channel}","data":{{"total_maintenance_margin_usd":0.0,"projected_initial_margin":{im},"fee_balance":0.0,"projected_maintenance_margin":{mm},"session_upl":{upl},"initial_margin":{im},"margin_balance":{margin},"balance":{bal},"maintenance_margin":{mm},"additional_reserve":0.0,"locked_balance":0.0,"options_value":0.0,"margin_model":"segregated_sm","portfolio_margining_enabled":false,"available_funds":{avail},"cross_collateral_enabled":false,"spot_reserve":0.0,"session_rpl":0.0,"available_withdrawal_funds":{withdraw},"equity":{eq},"total_pl":{upl},"estimated_liquidation_ratio":0,"currency":"{cur}"}}}}}}"#
         )
     }
 }
@@ -544,15 +548,15 @@ impl SimProtocol for DeribitPrivateSim {
             let Some(cur) = portfolio_currency(&ch) else {
                 continue;
             };
-            let matching: Vec<_> = SIM_SUMMARIES
-                .iter()
+            let matching: Vec<_> = super::sim_account::summaries(session.now)
+                .into_iter()
                 .filter(|s| cur == "any" || s[0].eq_ignore_ascii_case(cur))
                 .collect();
             // One currency per tick, in turn (Deribit pushes a currency when it changes).
             let n = self
                 .pushes
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            out.push(Self::portfolio(&ch, matching[n % matching.len()]));
+            out.push(Self::portfolio(&ch, &matching[n % matching.len()]));
         }
         out
     }

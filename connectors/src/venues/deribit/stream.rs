@@ -86,6 +86,14 @@ impl crate::transport::private_ws::BalanceStream for DeribitPortfolioStream {
     ) -> Result<FrameKind, ParseError> {
         parse::parse_portfolio_stream(frame, emit)
     }
+    /// The margin of a `user.portfolio` push (see [`super::account`]).
+    fn parse_account(
+        &self,
+        frame: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        super::account::parse_portfolio_margin(frame, emit)
+    }
     fn start_sim(&self, creds: Credentials) -> SimFuture {
         Box::pin(crate::sim::serve(
             sim::DeribitPrivateSim::new(creds),

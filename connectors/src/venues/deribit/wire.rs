@@ -219,6 +219,25 @@ pub struct CurrencySummary<'a> {
     pub initial_margin: Option<Decimal>,
     #[serde(default, deserialize_with = "opt_number")]
     pub maintenance_margin: Option<Decimal>,
+    /// Unrealized P&L of the session (since the last daily settlement, which moves realized
+    /// P&L into `balance`): the currency's P&L beside its wallet balance.
+    #[serde(default, deserialize_with = "opt_number")]
+    pub session_upl: Option<Decimal>,
+    /// The margin fields read by [`super::account`].
+    #[serde(default, deserialize_with = "opt_number")]
+    pub estimated_liquidation_ratio: Option<Decimal>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    pub margin_model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    pub cross_collateral_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "opt_number")]
+    pub total_equity_usd: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_number")]
+    pub total_margin_balance_usd: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_number")]
+    pub total_initial_margin_usd: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_number")]
+    pub total_maintenance_margin_usd: Option<Decimal>,
 }
 
 /// A frame of the private balance stream: a `user.portfolio.*` notification, a heartbeat, or

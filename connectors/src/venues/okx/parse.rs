@@ -18,6 +18,8 @@
 //!   balance's last change. A dormant account's `uTime` can be days old; that is still its
 //!   balance now. Freshness is the confirmation time `received_at` (the poll's response or the
 //!   push), which the transport sets; nothing here drops or ages a row by `uTime`;
+//! - `unrealized_pnl` = `upl`, "the sum of the unrealized profit & loss of all margin and
+//!   derivatives positions of currency", beside `cashBal`, which does not include it (`eq` does);
 //! - `""` is OKX's "not applicable": `None`, never 0. Codes are passed through unmapped.
 
 use super::wire::{Frame, Ticker};
@@ -242,6 +244,7 @@ fn account_balances<'a>(
                 available,
                 locked,
                 as_of: millis(&d.u_time)?.or(account_time),
+                unrealized_pnl: d.upl,
                 ..Default::default()
             });
         }

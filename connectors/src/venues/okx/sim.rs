@@ -127,7 +127,7 @@ impl SimProtocol for OkxSim {
     }
 }
 
-/// OKX's REST balance endpoint: checks the timestamp (format, then the 30 s window), the key,
+/// OKX's REST balance and positions endpoints: checks the timestamp (format, then the 30 s window), the key,
 /// the passphrase and the Base64 HMAC-SHA256 signature, answering refusals as OKX does (HTTP 401,
 /// `{"msg":"...","code":"501xx"}`).
 pub struct OkxRestSim;
@@ -158,7 +158,8 @@ impl crate::sim::rest::RestSimProtocol for OkxRestSim {
                 ),
             )
         };
-        if req.path != "/api/v5/account/balance" || req.method != "GET" {
+        let known = [super::account::BALANCE_PATH, super::account::POSITIONS_PATH];
+        if !known.contains(&req.path.as_str()) || req.method != "GET" {
             return err(404, "50000", "Not Found");
         }
         let (Ok(key), Ok(secret), Ok(passphrase)) = (
@@ -222,34 +223,50 @@ impl crate::sim::rest::RestSimProtocol for OkxRestSim {
         if !crate::auth::sign::same(&expected, sign) {
             return err(401, "50113", "Invalid Sign");
         }
-        // A dormant account: its last change (`uTime`) is hours before the response.
-        let now = (ctx.now.millis() - super::super::SIM_DORMANT_MS).to_string();
-        let details: Vec<serde_json::Value> = SIM_BALANCES
-            .iter()
-            .map(|(ccy, cash, avail, frozen)| {
-                serde_json::json!({
-                    "accAvgPx": "", "availBal": avail, "availEq": avail, "borrowFroz": "",
-                    "cashBal": cash, "ccy": ccy, "crossLiab": "", "eq": cash, "fixedBal": "0",
-                    "frozenBal": frozen, "interest": "", "isoEq": "0", "liab": "",
-                    "maxLoan": "", "mgnRatio": "", "ordFrozen": frozen, "spotBal": "",
-                    "uTime": now, "upl": "0"
-                })
-            })
-            .collect();
+        if req.path == super::account::POSITIONS_PATH {
+            // The positions were last adjusted hours ago; their marks are live.
+            let u_time = (ctx.now.millis() - super::super::SIM_DORMANT_MS).to_string();
+            let data = super::sim_account::position_rows(ctx.now, &u_time);
+            return R::json(
+                200,
+                serde_json::json!({"code": "0", "data": data, "msg": ""}).to_string(),
+            );
+        }
         R::json(
             200,
-            serde_json::json!({
-                "code": "0",
-                "data": [{
-                    "adjEq": "", "borrowFroz": "", "details": details, "imr": "", "isoEq": "0",
-                    "mgnRatio": "", "mmr": "", "notionalUsd": "", "ordFroz": "", "totalEq": "",
-                    "uTime": now, "upl": ""
-                }],
-                "msg": ""
-            })
-            .to_string(),
+            serde_json::json!({"code": "0", "data": account_data(ctx.now), "msg": ""}).to_string(),
         )
     }
+}
+
+/// The trading account (`data` of the balance response and of the `account` push): the
+/// balances of [`SIM_BALANCES`], unchanging, and the margin of
+/// [`super::sim_account`], moving with the prices.
+fn account_data(now: schemas::Ts) -> serde_json::Value {
+    // A dormant account: its last change (`uTime`) is hours before the response.
+    let u_time = (now.millis() - super::super::SIM_DORMANT_MS).to_string();
+    let (margin, account) = super::sim_account::account_fields(now);
+    let details: Vec<serde_json::Value> = SIM_BALANCES
+        .iter()
+        .zip(margin)
+        .map(|((ccy, cash, avail, frozen), (_, upl, eq))| {
+            serde_json::json!({
+                "accAvgPx": "", "availBal": avail, "availEq": avail, "borrowFroz": "",
+                "cashBal": cash, "ccy": ccy, "crossLiab": "", "eq": eq, "fixedBal": "0",
+                "frozenBal": frozen, "interest": "", "isoEq": "0", "liab": "",
+                "maxLoan": "", "mgnRatio": "", "ordFrozen": frozen, "spotBal": "",
+                "uTime": u_time, "upl": upl
+            })
+        })
+        .collect();
+    let mut data = serde_json::json!({
+        "availEq": "", "borrowFroz": "", "details": details, "isoEq": "0", "ordFroz": "",
+        "uTime": u_time
+    });
+    if let (Some(d), Some(a)) = (data.as_object_mut(), account.as_object()) {
+        d.extend(a.clone());
+    }
+    serde_json::json!([data])
 }
 
 /// OKX's private socket (`/ws/v5/private`): checks the `login` against the credentials it was
@@ -257,8 +274,9 @@ impl crate::sim::rest::RestSimProtocol for OkxRestSim {
 /// key, the passphrase, then the Base64 HMAC-SHA256 of `timestamp + "GET" + "/users/self/verify"`),
 /// answering with OKX's frames and codes (`{"event":"login","code":"0",...}` or
 /// `{"event":"error","code":"60007","msg":"Invalid sign",...}`); refuses a subscribe before
-/// login (`60011`) and channels other than `account` (`60018`); answers the text `ping` with
-/// `pong`; then pushes the `account` channel (first tick, then every 2 s) with the same currencies and numbers as
+/// login (`60011`) and channels other than `account` and `positions` (`60018`); answers the
+/// text `ping` with `pong`; then pushes the `account` channel, and `positions` when asked
+/// (first tick, then every 2 s), with the same currencies, positions and numbers as
 /// [`OkxRestSim`], so REST and stream agree.
 pub struct OkxPrivateSim {
     credentials: crate::auth::Credentials,
@@ -330,27 +348,19 @@ impl OkxPrivateSim {
     }
 
     /// One `account` push with every simulated currency, fields as in the REST sim.
-    fn account(now_ms: i64) -> String {
-        // `uTime` is the balance's last change, hours old for this dormant account.
-        let now = (now_ms - super::super::SIM_DORMANT_MS).to_string();
-        let details: Vec<serde_json::Value> = SIM_BALANCES
-            .iter()
-            .map(|(ccy, cash, avail, frozen)| {
-                serde_json::json!({
-                    "accAvgPx": "", "availBal": avail, "availEq": avail, "borrowFroz": "",
-                    "cashBal": cash, "ccy": ccy, "crossLiab": "", "eq": cash, "fixedBal": "0",
-                    "frozenBal": frozen, "interest": "", "isoEq": "0", "liab": "",
-                    "maxLoan": "", "mgnRatio": "", "ordFrozen": frozen, "spotBal": "",
-                    "uTime": now, "upl": "0"
-                })
-            })
-            .collect();
-        let data = serde_json::json!([{
-            "adjEq": "", "availEq": "", "borrowFroz": "", "details": details, "imr": "",
-            "isoEq": "0", "mgnRatio": "", "mmr": "", "notionalUsd": "", "ordFroz": "",
-            "totalEq": "", "uTime": now, "upl": ""
-        }]);
+    fn account(now: schemas::Ts) -> String {
+        let data = account_data(now);
         format!(r#"{{"arg":{{"channel":"account","uid":"{UID}"}},"data":{data}}}"#)
+    }
+
+    /// One `positions` push with every simulated row (OKX pushes them all on subscription
+    /// and periodically), fields as in the REST sim.
+    fn positions(now: schemas::Ts) -> String {
+        let u_time = (now.millis() - super::super::SIM_DORMANT_MS).to_string();
+        let data = serde_json::Value::from(super::sim_account::position_rows(now, &u_time));
+        format!(
+            r#"{{"arg":{{"channel":"positions","instType":"ANY","uid":"{UID}"}},"data":{data}}}"#
+        )
     }
 }
 
@@ -385,16 +395,36 @@ impl SimProtocol for OkxPrivateSim {
             Some("subscribe") if !session.authenticated => Self::error("60011", "Please log in"),
             Some("subscribe") => {
                 let args = req["args"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-                match args {
-                    [arg] if arg["channel"] == "account" => {
-                        if !session.streams.iter().any(|s| s == "account") {
-                            session.streams.push("account".into());
+                // `account`, and `positions` of an instrument type; anything else refuses the
+                // request with OKX's 60018.
+                let channel =
+                    |a: &serde_json::Value| match (a["channel"].as_str(), a["instType"].as_str()) {
+                        (Some("account"), _) => {
+                            Some(("account", r#"{"channel":"account"}"#.to_owned()))
                         }
-                        format!(
-                            r#"{{"event":"subscribe","arg":{{"channel":"account"}},"connId":"{CONN_ID}"}}"#
-                        )
+                        (
+                            Some("positions"),
+                            Some(t @ ("ANY" | "SWAP" | "FUTURES" | "OPTION" | "MARGIN")),
+                        ) => Some((
+                            "positions",
+                            format!(r#"{{"channel":"positions","instType":"{t}"}}"#),
+                        )),
+                        _ => None,
+                    };
+                let acks: Option<Vec<_>> = args.iter().map(channel).collect();
+                match acks.filter(|a| !a.is_empty()) {
+                    Some(acks) => {
+                        return acks
+                            .into_iter()
+                            .map(|(stream, arg)| {
+                                if !session.streams.iter().any(|s| s == stream) {
+                                    session.streams.push(stream.into());
+                                }
+                                format!(r#"{{"event":"subscribe","arg":{arg},"connId":"{CONN_ID}"}}"#)
+                            })
+                            .collect()
                     }
-                    _ => Self::error(
+                    None => Self::error(
                         "60018",
                         &format!(
                             "Wrong URL or channel:{}, doesn't exist. Please use the correct URL, channel and parameters referring to API document.",
@@ -424,7 +454,11 @@ impl SimProtocol for OkxPrivateSim {
             && session.streams.iter().any(|s| s == "account")
             && session.next_seq().is_multiple_of(PUSH_EVERY_TICKS)
         {
-            vec![Self::account(session.now.millis())]
+            let mut out = vec![Self::account(session.now)];
+            if session.streams.iter().any(|s| s == "positions") {
+                out.push(Self::positions(session.now));
+            }
+            out
         } else {
             Vec::new()
         }

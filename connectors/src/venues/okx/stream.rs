@@ -17,6 +17,9 @@
 //!   `{"event":"subscribe","arg":{"channel":"account"},"connId":".."}`. The first push holds
 //!   every currency with a balance, later ones what changed (and a periodic push), in the
 //!   `GET /api/v5/account/balance` shape: `{"arg":{"channel":"account","uid":".."},"data":[{"details":[...],"uTime":"..",...}]}`.
+//! - Also `{"channel":"positions","instType":"ANY"}`: every position of the account on
+//!   subscription, then each one that changes (`pos` `"0"` once closed), read by
+//!   [`super::account`] like the REST positions; the `account` push's margin fields likewise.
 //! - Keep-alive as on the public socket: the bare text `ping` every 20 s, answered by `pong`;
 //!   OKX closes a connection silent for 30 s.
 //! - `""` means "not applicable": `None`, never 0 (the REST parser's rules, shared).
@@ -31,6 +34,11 @@ use std::time::Duration;
 
 /// The private `account` stream of an OKX trading account (see the module docs).
 pub struct OkxAccountStream;
+
+/// The subscription: balances and margin (`account`), positions of every type (`positions`,
+/// `instType` `ANY`: docs "Positions channel").
+pub const SUBSCRIBE: &str =
+    r#"{"op":"subscribe","args":[{"channel":"account"},{"channel":"positions","instType":"ANY"}]}"#;
 
 /// The path OKX signs for a WebSocket login.
 pub const LOGIN_PATH: &str = "/users/self/verify";
@@ -61,8 +69,17 @@ impl crate::transport::private_ws::BalanceStream for OkxAccountStream {
         });
         Ok(vec![login.to_string()])
     }
+    /// The `account` channel (balances, and the account's margin) and the `positions` channel
+    /// of every instrument type (pushed positions, see [`super::account`]).
     fn subscribe_messages(&self) -> Vec<String> {
-        vec![r#"{"op":"subscribe","args":[{"channel":"account"}]}"#.to_owned()]
+        vec![SUBSCRIBE.to_owned()]
+    }
+    fn parse_account(
+        &self,
+        frame: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        super::account::parse_stream_account(frame, emit)
     }
     /// The text `ping` every 20 s (OKX drops a connection silent for 30 s).
     fn ping_policy(&self) -> PingPolicy {

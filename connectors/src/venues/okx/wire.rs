@@ -101,6 +101,20 @@ pub struct AccountBalance<'a> {
     pub details: Vec<BalanceDetail<'a>>,
     #[serde(rename = "uTime", default, borrow, deserialize_with = "opt_cow")]
     pub u_time: Option<Cow<'a, str>>,
+    /// The account's margin in USD (multi-currency and portfolio margin, spot mode; `""` in
+    /// futures mode): read by [`super::account`].
+    #[serde(rename = "totalEq", default, deserialize_with = "opt_str")]
+    pub total_eq: Option<Decimal>,
+    #[serde(rename = "adjEq", default, deserialize_with = "opt_str")]
+    pub adj_eq: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_str")]
+    pub imr: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_str")]
+    pub mmr: Option<Decimal>,
+    #[serde(rename = "mgnRatio", default, deserialize_with = "opt_str")]
+    pub mgn_ratio: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_str")]
+    pub upl: Option<Decimal>,
 }
 
 /// One currency: `{"availBal":"94.42612990333333","cashBal":"94.42612990333333","ccy":"USDT","frozenBal":"5.468566666666667","liab":"","uTime":"1744498994783",...}`.
@@ -116,4 +130,18 @@ pub struct BalanceDetail<'a> {
     pub frozen_bal: Option<Decimal>,
     #[serde(rename = "uTime", default, borrow, deserialize_with = "opt_cow")]
     pub u_time: Option<Cow<'a, str>>,
+    /// Unrealized P&L of the currency's margin and derivatives positions (futures, multi-currency
+    /// and portfolio margin modes).
+    #[serde(default, deserialize_with = "opt_str")]
+    pub upl: Option<Decimal>,
+    /// The currency's equity, and its own cross margin in futures mode (read by
+    /// [`super::account`]).
+    #[serde(default, deserialize_with = "opt_str")]
+    pub eq: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_str")]
+    pub imr: Option<Decimal>,
+    #[serde(default, deserialize_with = "opt_str")]
+    pub mmr: Option<Decimal>,
+    #[serde(rename = "mgnRatio", default, deserialize_with = "opt_str")]
+    pub mgn_ratio: Option<Decimal>,
 }

@@ -29,7 +29,8 @@ fn account_push_parses_to_exact_balances() {
     let (kind, b) = parse(FIXTURE);
     assert_eq!(kind, FrameKind::Data);
     let one = |ccy: &str, total: Decimal, u_time: i64| ParsedBalance {
-        unrealized_pnl: None,
+        // `upl` "0": the currency's unrealized P&L, beside its cash balance.
+        unrealized_pnl: Some(dec!(0)),
         venue_asset: ccy.to_owned().into(),
         total,
         // availBal + frozenBal (0) == cashBal: both given.
@@ -107,7 +108,6 @@ fn rest_and_ws_agree_on_the_same_fields() {
     OkxBalances
         .parse_balances(&body, &mut |b| {
             rest.push(ParsedBalance {
-                unrealized_pnl: None,
                 venue_asset: b.venue_asset.into_owned().into(),
                 sub_account: None,
                 wallet: None,
@@ -145,7 +145,7 @@ fn login_is_signed_as_documented() {
     );
     assert_eq!(
         OkxAccountStream.subscribe_messages(),
-        vec![r#"{"op":"subscribe","args":[{"channel":"account"}]}"#.to_owned()]
+        vec![r#"{"op":"subscribe","args":[{"channel":"account"},{"channel":"positions","instType":"ANY"}]}"#.to_owned()]
     );
     match OkxAccountStream.ping_policy() {
         PingPolicy::Text(every, f) => {
@@ -311,6 +311,23 @@ async fn sim_checks_the_login_as_okx_does() {
     assert_eq!(
         (r["event"].as_str(), r["arg"]["channel"].as_str()),
         (Some("subscribe"), Some("account"))
+    );
+    // The second argument's ack (positions of every type).
+    let r = loop {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap();
+            if v.get("data").is_none() {
+                break v;
+            }
+        }
+    };
+    assert_eq!(
+        (
+            r["event"].as_str(),
+            r["arg"]["channel"].as_str(),
+            r["arg"]["instType"].as_str()
+        ),
+        (Some("subscribe"), Some("positions"), Some("ANY"))
     );
     assert_eq!(ask(&mut ws, "ping".into()).await, "pong");
     let frame = loop {

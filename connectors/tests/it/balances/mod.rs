@@ -10,5 +10,6 @@ mod fireblocks;
 mod fireblocks_network_link;
 mod generic_rest;
 mod kraken;
+mod margin_positions;
 mod okx;
 mod recorded;

@@ -6,5 +6,7 @@ mod bitfinex;
 mod bitstamp;
 mod bybit;
 mod deribit;
+mod deribit_account;
 mod gemini;
 mod okx;
+mod okx_account;
