@@ -204,6 +204,11 @@ impl Summary {
                     .positions
                     .range(prefix.clone()..)
                     .take_while(|(k, _)| k.starts_with(&prefix))
+                    // A per-currency margin (Deribit segregated) covers the positions settled
+                    // in its currency.
+                    .filter(|(_, p)| {
+                        !m.per_currency || p.pnl_currency.as_deref() == Some(m.currency.as_str())
+                    })
                     .map(|(_, p)| {
                         let side = if p.side == schemas::PositionSide::Short {
                             "-"
