@@ -1613,3 +1613,107 @@ fn encumbrance_examples_come_out_of_replay() {
         stderr(&o)
     );
 }
+
+/// Venue margin and positions through replay (issue "venue margin"): OKX's own documentation
+/// examples of `/api/v5/account/balance` and `/api/v5/account/positions` as a capture, then a
+/// later positions list without the position. Every figure is the venue's, exactly.
+#[test]
+fn venue_margin_and_positions_come_out_of_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("connectors/tests/fixtures/okx");
+    let balance =
+        std::fs::read_to_string(fixtures.join("rest_account_balance_docs_example.json")).unwrap();
+    let positions =
+        std::fs::read_to_string(fixtures.join("rest_account_positions_docs_example.json")).unwrap();
+    let empty = r#"{"code":"0","data":[],"msg":""}"#;
+    let t = |ms: u64| format!("2026-11-24T11:00:{:02}.{:03}000Z", ms / 1000, ms % 1000);
+    let line = |channel: &str, at: String, frame: &str| {
+        serde_json::json!({"connector": "okx-account", "venue": "okx", "received_at": at, "channel": channel, "frame": frame, "epoch": 0}).to_string()
+    };
+    let lines = [
+        line("rest:/api/v5/account/balance", t(100), &balance),
+        line("rest:/api/v5/account/positions", t(150), &positions),
+        line("rest:/api/v5/account/balance", t(5100), &balance),
+        line("rest:/api/v5/account/positions", t(5150), empty),
+    ];
+    let cap = dir.path().join("okx.capture.jsonl");
+    std::fs::write(&cap, lines.join("\n") + "\n").unwrap();
+    let cfg = dir.path().join("okx.toml");
+    std::fs::write(
+        &cfg,
+        "[[connectors]]\nid = \"okx-account\"\nkind = \"okx\"\naccount = \"fund-c\"\n\n[accounts.fund-c]\n\n[margin]\nunrealized_pnl = \"losses_only\"\n",
+    )
+    .unwrap();
+    let o = bin()
+        .arg("replay")
+        .arg(&cap)
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let records: Vec<serde_json::Value> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |schema: &str| -> Vec<&serde_json::Value> {
+        records.iter().filter(|r| r["schema"] == schema).collect()
+    };
+    // The account's margin in USD, as OKX states it (adjusted equity; no margin in use).
+    let margins = of("venue_margin.v1");
+    assert_eq!(margins.len(), 2, "{margins:?}");
+    let m = margins[0];
+    assert_eq!(m["account"], "fund-c");
+    assert_eq!(m["source"], "okx-account");
+    assert_eq!(m["currency"], "USD");
+    assert_eq!(m["equity"], "55415.624719833286");
+    assert_eq!(m["equity_usd"], "55415.624719833286");
+    assert_eq!(m["maintenance_margin"], "0");
+    assert_eq!(m["maintenance_coverage"], serde_json::Value::Null);
+    assert_eq!(m["status"], "OK");
+    assert_eq!(m["venue_margin_ratio_kind"], "equity_over_mm");
+    assert_eq!(
+        (m["seq"].as_u64(), margins[1]["seq"].as_u64()),
+        (Some(1), Some(2))
+    );
+    // The margin position, then its close once a full list no longer has it.
+    let p = of("position.v1");
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p[0]["instrument"], "BTC-USDT");
+    assert_eq!(p[0]["side"], "LONG");
+    assert_eq!(p[0]["size"], "0.00190433573");
+    assert_eq!(p[0]["entry_price"], "62961.4");
+    assert_eq!(p[0]["liquidation_price"], "53615.448336593756");
+    assert_eq!(p[0]["unrealized_pnl"], "-0.0000033452492717");
+    assert_eq!(p[0]["pnl_currency"], "BTC");
+    assert_eq!(p[1]["side"], "FLAT");
+    assert_eq!(p[1]["size"], "0");
+    assert_eq!(p[1]["seq"], 2);
+    // The USDT balance carries its unrealized P&L; the loss reduces the counted quantity.
+    let usdt = of("balance.v1")
+        .into_iter()
+        .find(|b| b["asset"] == "USDT")
+        .expect("a USDT balance");
+    assert_eq!(usdt["total"], "4850.435693622894");
+    assert_eq!(usdt["unrealized_pnl"], "-7.545600000000006");
+    let report = of("collateral_report.v1")
+        .into_iter()
+        .last()
+        .expect("a report");
+    let a = report["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["asset"] == "USDT")
+        .unwrap();
+    assert_eq!(a["quantity"], "4842.890093622893994");
+    assert!(
+        a["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "UNREALIZED_LOSS"),
+        "{a}"
+    );
+}
