@@ -169,6 +169,40 @@ fn the_dashboard_shows_live_prices_and_the_margin_call_in_a_browser() {
         }
     }
     assert!(changed, "the BTC-USD price never changed from {p1}");
+
+    // The venue-margin panel: fund-c's venue accounts with coverage, status and positions,
+    // and the coverage chart drawn from the records of the last hour.
+    let started = Instant::now();
+    let page = loop {
+        let page = dump_dom(chromium, &url, 3000);
+        let lines = page.matches("class=\"coverage-line\"").count();
+        if (page.contains("data-venue-account=\"fund-c/okx\"") && lines >= 2)
+            || started.elapsed() > Duration::from_secs(25)
+        {
+            break page;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    for needle in [
+        "Venue margin",
+        "data-venue-account=\"fund-c/okx\"",
+        "data-venue-account=\"fund-c/deribit/BTC\"",
+        "BTC-USDT-PERP",
+        "id=\"coverage-chart\"",
+        "class=\"coverage-line\"",
+        "class=\"band\"",
+    ] {
+        assert!(
+            page.contains(needle),
+            "{needle} not on the page:\n{}",
+            &page[page.find("Venue margin").unwrap_or(0)..]
+                [..2000.min(page.len() - page.find("Venue margin").unwrap_or(0))]
+        );
+    }
+    // One line per venue account with a coverage, each with points.
+    let lines = page.matches("class=\"coverage-line\"").count();
+    assert!(lines >= 2, "{lines} coverage lines");
+    assert!(page.contains("points=\""), "no points in the chart");
     if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
         let profile = tempfile::tempdir().unwrap();
         let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/dashboard.png");
