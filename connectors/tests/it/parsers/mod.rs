@@ -7,4 +7,6 @@ mod bitstamp;
 mod bybit;
 mod deribit;
 mod gemini;
+mod margin_binance_usdm;
+mod margin_bybit;
 mod okx;
