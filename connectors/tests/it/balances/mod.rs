@@ -10,5 +10,7 @@ mod fireblocks;
 mod fireblocks_network_link;
 mod generic_rest;
 mod kraken;
+mod margin_binance_usdm;
+mod margin_bybit;
 mod okx;
 mod recorded;
