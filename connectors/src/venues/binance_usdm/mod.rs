@@ -26,6 +26,8 @@
 //!
 //! [`Merge::Patch`]: crate::traits::Merge::Patch
 
+pub mod account;
+pub mod account_sim;
 pub mod parse;
 pub mod sim;
 pub mod spec;
@@ -188,16 +190,44 @@ impl crate::transport::rest::PollingVenue for BinanceUsdmBalances {
     ) -> Result<Option<String>, ParseError> {
         parse::parse_balance(body, emit)
     }
+    /// Account information V3 (the totals) and position information V3 (the positions):
+    /// [`account`]'s module doc.
+    fn account_pages(&self) -> &'static [&'static str] {
+        account::PAGES
+    }
+    /// The same SIGNED GET as the balance page, weight 5 each.
+    fn account_request(
+        &self,
+        creds: &crate::auth::Credentials,
+        now: schemas::Ts,
+        page: &str,
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
+        if !account::PAGES.contains(&page) {
+            return Err(crate::auth::AuthError::Invalid {
+                field: "page",
+                reason: format!("no account page {page:?}"),
+            });
+        }
+        crate::venues::binance::signed_get(page, "", creds, now, 5)
+    }
+    fn parse_account(
+        &self,
+        path: &str,
+        body: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        account::parse_account(path, body, emit)
+    }
     fn demo_credentials(&self) -> crate::auth::Credentials {
         crate::auth::Credentials::new("demo-binance-usdm-key", "demo-binance-usdm-secret")
     }
     fn start_sim(&self, credentials: crate::auth::Credentials) -> SimFuture {
         Box::pin(async move {
-            Ok(
-                crate::sim::rest::serve_rest(sim::BinanceUsdmRestSim, credentials)
-                    .await?
-                    .handle,
-            )
+            // The demo's margin cycle runs from the simulator's start (see `sim`).
+            let proto = sim::BinanceUsdmRestSim::cycling(schemas::Ts::now());
+            Ok(crate::sim::rest::serve_rest(proto, credentials)
+                .await?
+                .handle)
         })
     }
 }

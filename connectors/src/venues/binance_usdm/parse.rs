@@ -16,6 +16,8 @@
 //! - `as_of` = `updateTime`, the asset's last change (can be days old for an idle wallet).
 //!   Freshness is the confirmation time `received_at`, set by the transport; nothing here
 //!   ages or drops a row;
+//! - `unrealized_pnl` = `crossUnPnl`, the unrealized P&L of the asset's cross positions
+//!   (the P&L of isolated positions stays in their isolated wallets);
 //! - asset codes pass through unmapped.
 
 use super::wire::{Event, Frame};
@@ -160,6 +162,7 @@ pub fn parse_balance(
             available,
             locked,
             as_of: b.update_time.map(Ts::from_millis),
+            unrealized_pnl: b.cross_un_pnl,
             ..Default::default()
         });
     }

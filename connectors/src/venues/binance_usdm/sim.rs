@@ -4,6 +4,7 @@
 //! `UNSUBSCRIBE` / `LIST_SUBSCRIPTIONS` with `{"result":...,"id":n}` replies and error replies
 //! in the docs' `{"code","msg"}` shape, bookTicker frames and, beside them, a markPriceUpdate every fourth round.
 
+use super::account_sim::{SimAccount, Snapshot, IMR};
 use super::{Tier, BOOK_TICKER, MARK_PRICE};
 use crate::sim::{fixed, SimProtocol, SimQuote, SimSession};
 use crate::traits::StreamingVenue;
@@ -181,10 +182,30 @@ impl SimProtocol for BinanceUsdmSim {
     }
 }
 
-/// Binance USDⓈ-M REST balance endpoint: checks `X-MBX-APIKEY`, the HMAC-SHA256 `signature` over
-/// the query and `timestamp` within `recvWindow` (`serverTime - recvWindow <= timestamp <
-/// serverTime + 1000`), answering refusals with Binance's codes and bodies.
-pub struct BinanceUsdmRestSim;
+/// Binance USDⓈ-M REST endpoints: the balance (`/fapi/v3/balance`) and the account pages
+/// (`/fapi/v3/account`, `/fapi/v3/positionRisk`, in the docs' V3 shapes), each checking
+/// `X-MBX-APIKEY`, the HMAC-SHA256 `signature` over the query and `timestamp` within
+/// `recvWindow` (`serverTime - recvWindow <= timestamp < serverTime + 1000`), answering refusals
+/// with Binance's codes and bodies. The account behind the pages is [`SimAccount`]; with the
+/// margin cycle on (the demo's `start_sim`) it moves between margin bands every 100 s.
+pub struct BinanceUsdmRestSim {
+    pub account: SimAccount,
+}
+
+impl BinanceUsdmRestSim {
+    /// No margin cycle: figures follow the simulated prices only.
+    pub fn steady() -> Self {
+        BinanceUsdmRestSim {
+            account: SimAccount::steady(),
+        }
+    }
+    /// With the margin cycle, its period counted from `start`.
+    pub fn cycling(start: schemas::Ts) -> Self {
+        BinanceUsdmRestSim {
+            account: SimAccount::cycling(start),
+        }
+    }
+}
 
 /// The simulated futures wallet: (asset, balance, crossWalletBalance, availableBalance), in
 /// Binance's eight-decimal style.
@@ -208,7 +229,11 @@ impl crate::sim::rest::RestSimProtocol for BinanceUsdmRestSim {
         ctx: &crate::sim::rest::RestSimCtx<'_>,
     ) -> crate::sim::rest::SimHttpResponse {
         use crate::sim::rest::SimHttpResponse as R;
-        if req.path != "/fapi/v3/balance" || req.method != "GET" {
+        let known = matches!(
+            req.path.as_str(),
+            "/fapi/v3/balance" | super::account::ACCOUNT_PATH | super::account::POSITIONS_PATH
+        );
+        if !known || req.method != "GET" {
             return crate::venues::binance::sim::binance_error(
                 404,
                 -1000,
@@ -220,17 +245,112 @@ impl crate::sim::rest::RestSimProtocol for BinanceUsdmRestSim {
             Ok(server) => server,
             Err(refusal) => return refusal,
         };
-        let list: Vec<serde_json::Value> = SIM_BALANCES
-            .iter()
-            .map(|(asset, balance, cross, avail)| {
-                json!({
-                    "accountAlias": "SgsR", "asset": asset, "balance": balance,
-                    "crossWalletBalance": cross, "crossUnPnl": "0.00000000",
-                    "availableBalance": avail, "maxWithdrawAmount": avail,
-                    "marginAvailable": true, "updateTime": server - super::super::SIM_DORMANT_MS
-                })
-            })
-            .collect();
-        R::json(200, serde_json::Value::Array(list).to_string())
+        let snap = self.account.snapshot(schemas::Ts::from_millis(server));
+        let body = match req.path.as_str() {
+            super::account::ACCOUNT_PATH => account_body(&snap, server),
+            super::account::POSITIONS_PATH => position_risk_body(&snap, server),
+            _ => balance_body(&snap, server),
+        };
+        R::json(200, body.to_string())
     }
+}
+
+fn f8(d: Decimal) -> String {
+    fixed(d, 8)
+}
+
+/// `GET /fapi/v3/balance`: the wallet, with the positions' P&L as USDT's `crossUnPnl`.
+fn balance_body(snap: &Snapshot, server: i64) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = SIM_BALANCES
+        .iter()
+        .map(|(asset, balance, cross, avail)| {
+            let upnl = if *asset == "USDT" {
+                snap.upnl
+            } else {
+                Decimal::ZERO
+            };
+            json!({
+                "accountAlias": "SgsR", "asset": asset, "balance": balance,
+                "crossWalletBalance": cross, "crossUnPnl": f8(upnl),
+                "availableBalance": avail, "maxWithdrawAmount": avail,
+                "marginAvailable": true, "updateTime": server - super::super::SIM_DORMANT_MS
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list)
+}
+
+/// `GET /fapi/v3/account` in the docs' single-asset shape: USDT totals, the quote assets, the
+/// positions' short form.
+fn account_body(snap: &Snapshot, server: i64) -> serde_json::Value {
+    let available = (snap.equity - snap.im).max(Decimal::ZERO);
+    let assets: Vec<serde_json::Value> = SIM_BALANCES[..3]
+        .iter()
+        .map(|(asset, balance, cross, avail)| {
+            let usdt = *asset == "USDT";
+            let pick = |d: Decimal| if usdt { f8(d) } else { f8(Decimal::ZERO) };
+            let wallet: Decimal = balance.parse().unwrap_or_default();
+            json!({
+                "asset": asset, "walletBalance": balance, "unrealizedProfit": pick(snap.upnl),
+                "marginBalance": f8(if usdt { snap.equity } else { wallet }),
+                "maintMargin": pick(snap.mm), "initialMargin": pick(snap.im),
+                "positionInitialMargin": pick(snap.im), "openOrderInitialMargin": f8(Decimal::ZERO),
+                "crossWalletBalance": cross, "crossUnPnl": pick(snap.upnl),
+                "availableBalance": if usdt { f8(available) } else { (*avail).to_owned() },
+                "maxWithdrawAmount": avail, "updateTime": server - super::super::SIM_DORMANT_MS
+            })
+        })
+        .collect();
+    let positions: Vec<serde_json::Value> = snap
+        .rows
+        .iter()
+        .filter(|r| !r.amt.is_zero())
+        .map(|r| {
+            json!({
+                "symbol": r.symbol, "positionSide": "BOTH", "positionAmt": fixed(r.amt, 3),
+                "unrealizedProfit": f8(r.upnl), "isolatedMargin": "0.00000000",
+                "notional": f8(r.amt * r.mark), "isolatedWallet": "0",
+                "initialMargin": f8(r.im), "maintMargin": f8(r.mm), "updateTime": server - 60_000
+            })
+        })
+        .collect();
+    json!({
+        "totalInitialMargin": f8(snap.im), "totalMaintMargin": f8(snap.mm),
+        "totalWalletBalance": f8(snap.wallet), "totalUnrealizedProfit": f8(snap.upnl),
+        "totalMarginBalance": f8(snap.equity), "totalPositionInitialMargin": f8(snap.im),
+        "totalOpenOrderInitialMargin": f8(Decimal::ZERO), "totalCrossWalletBalance": f8(snap.wallet),
+        "totalCrossUnPnl": f8(snap.upnl), "availableBalance": f8(available),
+        "maxWithdrawAmount": f8(available), "assets": assets, "positions": positions
+    })
+}
+
+/// `GET /fapi/v3/positionRisk` in the docs' one-way shape; the idle row has an open order.
+fn position_risk_body(snap: &Snapshot, server: i64) -> serde_json::Value {
+    let rows: Vec<serde_json::Value> = snap
+        .rows
+        .iter()
+        .map(|r| {
+            let idle = r.amt.is_zero();
+            let order_im = if idle {
+                r.mark * Decimal::from(10) * IMR
+            } else {
+                Decimal::ZERO
+            };
+            json!({
+                "symbol": r.symbol, "positionSide": "BOTH", "positionAmt": fixed(r.amt, 3),
+                "entryPrice": if idle { "0.0".to_owned() } else { r.entry.to_string() },
+                "breakEvenPrice": if idle { "0.0".to_owned() } else { r.entry.to_string() },
+                "markPrice": f8(r.mark), "unRealizedProfit": f8(r.upnl),
+                "liquidationPrice": r.liquidation.map_or("0".to_owned(), f8),
+                "isolatedMargin": "0", "notional": f8(r.amt * r.mark), "marginAsset": "USDT",
+                "isolatedWallet": "0", "initialMargin": f8(r.im + order_im),
+                "maintMargin": f8(r.mm), "positionInitialMargin": f8(r.im),
+                "openOrderInitialMargin": f8(order_im), "adl": if idle { 0 } else { 2 },
+                "bidNotional": f8(if idle { r.mark * Decimal::from(10) } else { Decimal::ZERO }),
+                "askNotional": "0",
+                "updateTime": server - if idle { super::super::SIM_DORMANT_MS } else { 60_000 }
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows)
 }

@@ -120,6 +120,14 @@ pub struct FuturesBalance<'a> {
         deserialize_with = "crate::decimal::opt_str"
     )]
     pub max_withdraw_amount: Option<rust_decimal::Decimal>,
+    /// "Unrealized profit of crossed positions" in this asset (isolated positions' P&L is in
+    /// their isolated wallets, not here).
+    #[serde(
+        rename = "crossUnPnl",
+        default,
+        deserialize_with = "crate::decimal::opt_str"
+    )]
+    pub cross_un_pnl: Option<rust_decimal::Decimal>,
     #[serde(rename = "updateTime")]
     pub update_time: Option<i64>,
 }

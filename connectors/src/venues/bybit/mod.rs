@@ -23,6 +23,8 @@
 //! level-1 book (a snapshot, then deltas on change, pushed every 10 ms): the book gives
 //! bid/ask and sizes, the ticker adds `last` and the 24 h volume as a `Merge::Patch`.
 
+pub mod account;
+pub mod account_sim;
 pub mod fast;
 pub mod parse;
 pub mod sim;
@@ -240,6 +242,26 @@ pub fn bybit_sign(
     )
 }
 
+/// A signed GET of `path?query` (guide § Authentication; headers in [`BybitBalances`]).
+fn signed_get(
+    path: &str,
+    query: &str,
+    creds: &crate::auth::Credentials,
+    now: schemas::Ts,
+) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
+    let key = creds.key()?;
+    let ts = now.millis();
+    let window = RECV_WINDOW_MS.to_string();
+    let sign = bybit_sign(creds.secret()?, ts, key, &window, query);
+    Ok(
+        crate::transport::rest::RestRequest::get(path, query.to_owned())
+            .header("X-BAPI-API-KEY", key)
+            .header("X-BAPI-TIMESTAMP", ts.to_string())
+            .header("X-BAPI-RECV-WINDOW", window)
+            .header("X-BAPI-SIGN", sign),
+    )
+}
+
 impl crate::transport::rest::PollingVenue for BybitBalances {
     fn spec(&self) -> &'static crate::spec::VenueSpec {
         &spec::SPEC
@@ -250,17 +272,11 @@ impl crate::transport::rest::PollingVenue for BybitBalances {
         now: schemas::Ts,
         _cursor: Option<&str>,
     ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
-        let query = "accountType=UNIFIED".to_owned();
-        let key = creds.key()?;
-        let ts = now.millis();
-        let window = RECV_WINDOW_MS.to_string();
-        let sign = bybit_sign(creds.secret()?, ts, key, &window, &query);
-        Ok(
-            crate::transport::rest::RestRequest::get("/v5/account/wallet-balance", query)
-                .header("X-BAPI-API-KEY", key)
-                .header("X-BAPI-TIMESTAMP", ts.to_string())
-                .header("X-BAPI-RECV-WINDOW", window)
-                .header("X-BAPI-SIGN", sign),
+        signed_get(
+            "/v5/account/wallet-balance",
+            "accountType=UNIFIED",
+            creds,
+            now,
         )
     }
     fn parse_balances(
@@ -269,6 +285,37 @@ impl crate::transport::rest::PollingVenue for BybitBalances {
         emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<Option<String>, ParseError> {
         parse::parse_wallet_balance(body, emit)
+    }
+    /// The linear (USDT) and inverse position lists; the margin comes with the balance page
+    /// ([`account`]'s module doc).
+    fn account_pages(&self) -> &'static [&'static str] {
+        account::PAGES
+    }
+    /// Signed exactly as the balance page, over the page's query.
+    fn account_request(
+        &self,
+        creds: &crate::auth::Credentials,
+        now: schemas::Ts,
+        page: &str,
+    ) -> Result<crate::transport::rest::RestRequest, crate::auth::AuthError> {
+        let Some((path, query)) = page
+            .split_once('?')
+            .filter(|_| account::PAGES.contains(&page))
+        else {
+            return Err(crate::auth::AuthError::Invalid {
+                field: "page",
+                reason: format!("no account page {page:?}"),
+            });
+        };
+        signed_get(path, query, creds, now)
+    }
+    fn parse_account(
+        &self,
+        path: &str,
+        body: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        account::parse_account(path, body, emit)
     }
     /// Demo values in the shape of Bybit's (18-character key, 36-character secret), not a key.
     fn demo_credentials(&self) -> crate::auth::Credentials {
@@ -330,8 +377,9 @@ impl crate::transport::private_ws::BalanceStream for BybitWalletStream {
             r#"{{"req_id":"auth","op":"auth","args":[{key},{expires},"{sign}"]}}"#
         )])
     }
+    /// The wallet and, for margin.md section 1, the positions (all categories).
     fn subscribe_messages(&self) -> Vec<String> {
-        vec![r#"{"op":"subscribe","args":["wallet"]}"#.to_owned()]
+        vec![r#"{"op":"subscribe","args":["wallet","position"]}"#.to_owned()]
     }
     fn ping_policy(&self) -> PingPolicy {
         PingPolicy::Text(PING_EVERY, ping)
@@ -342,6 +390,14 @@ impl crate::transport::private_ws::BalanceStream for BybitWalletStream {
         emit: &mut dyn FnMut(crate::transport::rest::ParsedBalance<'_>),
     ) -> Result<FrameKind, ParseError> {
         parse::parse_wallet_stream(frame, emit)
+    }
+    /// The account-level margin of `wallet` pushes and the positions of `position` pushes.
+    fn parse_account(
+        &self,
+        frame: &str,
+        emit: &mut dyn FnMut(crate::account::AccountItem<'_>),
+    ) -> Result<(), ParseError> {
+        account::parse_stream_account(frame, emit)
     }
     fn start_sim(&self, creds: crate::auth::Credentials) -> SimFuture {
         Box::pin(crate::sim::serve(

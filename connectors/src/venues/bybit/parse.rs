@@ -18,6 +18,7 @@
 //! - `as_of` = the REST response's `time` / the push's `creationTime`: Bybit's time of the
 //!   snapshot (Bybit gives no per-coin last-change time). Freshness is the confirmation time
 //!   `received_at`, set by the transport; nothing here ages or drops a row;
+//! - `unrealized_pnl` = the coin's `unrealisedPnl` (P&L of the positions settled in it);
 //! - coin codes are passed through unmapped; `""` is "not applicable": `None`, never 0.
 
 use super::wire::{BookSide, Data, Frame};
@@ -213,7 +214,7 @@ pub fn parse_wallet_balance(
 /// The per-coin mapping shared by the REST response and the private `wallet` topic, so both
 /// give the same balances for the same account. Everything is checked before anything is
 /// returned: a bad coin must not leave the account half published.
-fn wallet_balances<'a>(
+pub(super) fn wallet_balances<'a>(
     venue: &'static str,
     accounts: Vec<super::wire::WalletAccount<'a>>,
     as_of: Option<Ts>,
@@ -246,6 +247,7 @@ fn wallet_balances<'a>(
                 borrowed: c.borrow_amount,
                 wallet: account.account_type.clone(),
                 as_of,
+                unrealized_pnl: c.unrealised_pnl,
                 ..Default::default()
             });
         }
@@ -292,7 +294,7 @@ pub fn parse_wallet_stream(
 /// Bybit's signature refusal quotes the string that was signed (`error sign!
 /// origin_string[<timestamp><api key><recv_window><query>]`), which holds the API key: it is cut
 /// before the message can reach a status record or a log.
-fn redact_origin(msg: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn redact_origin(msg: &str) -> std::borrow::Cow<'_, str> {
     match msg.find("origin_string[") {
         Some(i) => format!("{}origin_string[<redacted>]", &msg[..i]).into(),
         None => msg.into(),

@@ -8,7 +8,7 @@
 //! - spot: per symbol an `orderbook.1` snapshot, then alternately a `tickers` snapshot (spot
 //!   tickers have no bid/ask) and an `orderbook.1` delta of the sides that changed.
 
-use super::{Category, SPOT_MAX_ARGS};
+use super::{account_sim, Category, SPOT_MAX_ARGS};
 use crate::sim::{fixed, SimProtocol, SimQuote, SimSession};
 use crate::traits::StreamingVenue;
 use rust_decimal::Decimal;
@@ -273,7 +273,7 @@ fn margin(coin: &str) -> (&'static str, &'static str) {
 }
 
 /// Bybit's refusal envelope.
-fn refusal(code: i64, msg: &str, now_ms: i64) -> crate::sim::rest::SimHttpResponse {
+pub(super) fn refusal(code: i64, msg: &str, now_ms: i64) -> crate::sim::rest::SimHttpResponse {
     crate::sim::rest::SimHttpResponse::json(
         200,
         format!(
@@ -292,7 +292,11 @@ impl crate::sim::rest::RestSimProtocol for BybitRestSim {
     ) -> crate::sim::rest::SimHttpResponse {
         use crate::sim::rest::SimHttpResponse as R;
         let now = ctx.now.millis();
-        if req.path != "/v5/account/wallet-balance" || req.method != "GET" {
+        let known = matches!(
+            req.path.as_str(),
+            "/v5/account/wallet-balance" | super::account::POSITIONS_PATH
+        );
+        if !known || req.method != "GET" {
             return R::json(
                 404,
                 r#"{"retCode":10017,"retMsg":"route not found","result":{},"retExtInfo":{}}"#,
@@ -332,40 +336,47 @@ impl crate::sim::rest::RestSimProtocol for BybitRestSim {
                 now,
             );
         }
+        if req.path == super::account::POSITIONS_PATH {
+            return account_sim::position_list_response(req, ctx.now);
+        }
         let account_type = req.param("accountType").unwrap_or("");
         if account_type != "UNIFIED" {
             return refusal(10001, "accountType only support UNIFIED.", now);
         }
+        let positions = account_sim::positions(ctx.now);
         let coins: Vec<Value> = SIM_BALANCES
             .iter()
             .map(|(coin, wallet, locked, borrow)| {
                 let (order_im, position_im) = margin(coin);
+                let (equity, upnl) = account_sim::coin_equity(&positions, coin, wallet);
                 serde_json::json!({
                     "availableToBorrow": "", "bonus": "0", "accruedInterest": "0",
-                    "availableToWithdraw": "", "totalOrderIM": order_im, "equity": wallet,
+                    "availableToWithdraw": "", "totalOrderIM": order_im, "equity": equity,
                     "totalPositionMM": "0", "usdValue": "", "spotHedgingQty": "0",
-                    "unrealisedPnl": "0", "collateralSwitch": true, "borrowAmount": borrow,
+                    "unrealisedPnl": upnl, "collateralSwitch": true, "borrowAmount": borrow,
                     "totalPositionIM": position_im, "walletBalance": wallet, "cumRealisedPnl": "0",
                     "locked": locked, "marginCollateral": true, "coin": coin, "spotBorrow": borrow
                 })
             })
             .collect();
+        let mut account = serde_json::json!({"accountType": "UNIFIED", "accountLTV": "0"});
+        for (k, v) in account_sim::account_totals(ctx.now) {
+            account[k] = Value::from(v);
+        }
+        account["coin"] = Value::Array(coins);
         R::json(
             200,
             serde_json::json!({
-                "retCode": 0, "retMsg": "OK",
-                "result": {"list": [{
-                    "accountType": "UNIFIED", "totalEquity": "", "accountIMRate": "0",
-                    "totalMarginBalance": "", "totalInitialMargin": "0", "totalAvailableBalance": "",
-                    "accountMMRate": "0", "totalPerpUPL": "0", "totalWalletBalance": "",
-                    "accountLTV": "0", "totalMaintenanceMargin": "0", "coin": coins
-                }]},
+                "retCode": 0, "retMsg": "OK", "result": {"list": [account]},
                 "retExtInfo": {}, "time": now
             })
             .to_string(),
         )
     }
 }
+
+/// The private topics the simulator serves.
+const PRIVATE_TOPICS: [&str; 2] = ["wallet", "position"];
 
 /// Bybit's private stream (`/v5/private`): checks the `auth` frame (key, `expires` not in the
 /// past, hex HMAC-SHA256 of `"GET/realtime" + expires`) against the credentials it was started
@@ -420,17 +431,24 @@ impl BybitPrivateSim {
     fn wallet(&self, session: &mut SimSession) -> String {
         let now = session.now.millis();
         let id = format!("592324d2bce751-ad38-48eb-8f42-{:012x}", session.next_seq());
+        let positions = account_sim::positions(session.now);
         let coins: Vec<String> = SIM_BALANCES
             .iter()
             .map(|(coin, wallet, locked, borrow)| {
                 let (order_im, position_im) = margin(coin);
+                let (equity, upnl) = account_sim::coin_equity(&positions, coin, wallet);
                 format!(
-                    r#"{{"coin":"{coin}","equity":"{wallet}","usdValue":"","walletBalance":"{wallet}","availableToWithdraw":"","availableToBorrow":"","borrowAmount":"{borrow}","accruedInterest":"0","totalOrderIM":"{order_im}","totalPositionIM":"{position_im}","totalPositionMM":"0","unrealisedPnl":"0","cumRealisedPnl":"0","bonus":"0","collateralSwitch":true,"marginCollateral":true,"locked":"{locked}","spotHedgingQty":"0","spotBorrow":"{borrow}"}}"#
+                    r#"{{"coin":"{coin}","equity":"{equity}","usdValue":"","walletBalance":"{wallet}","availableToWithdraw":"","availableToBorrow":"","borrowAmount":"{borrow}","accruedInterest":"0","totalOrderIM":"{order_im}","totalPositionIM":"{position_im}","totalPositionMM":"0","unrealisedPnl":"{upnl}","cumRealisedPnl":"0","bonus":"0","collateralSwitch":true,"marginCollateral":true,"locked":"{locked}","spotHedgingQty":"0","spotBorrow":"{borrow}"}}"#
                 )
             })
             .collect();
+        // The account-level fields in the docs' push order, then the coins.
+        let totals: String = account_sim::account_totals(session.now)
+            .iter()
+            .map(|(k, v)| format!(r#""{k}":"{v}","#))
+            .collect();
         format!(
-            r#"{{"id":"{id}","topic":"wallet","creationTime":{now},"data":[{{"accountIMRate":"0","accountIMRateByMp":"0","accountMMRate":"0","accountMMRateByMp":"0","totalEquity":"","totalWalletBalance":"","totalMarginBalance":"","totalAvailableBalance":"","totalPerpUPL":"0","totalInitialMargin":"0","totalInitialMarginByMp":"0","totalMaintenanceMargin":"0","totalMaintenanceMarginByMp":"0","coin":[{}],"accountLTV":"0","accountType":"UNIFIED"}}]}}"#,
+            r#"{{"id":"{id}","topic":"wallet","creationTime":{now},"data":[{{{totals}"coin":[{}],"accountLTV":"0","accountType":"UNIFIED"}}]}}"#,
             coins.join(",")
         )
     }
@@ -468,12 +486,14 @@ impl SimProtocol for BybitPrivateSim {
                     .flatten()
                     .filter_map(Value::as_str)
                     .collect();
-                if let Some(bad) = args.iter().find(|a| **a != "wallet") {
+                if let Some(bad) = args.iter().find(|a| !PRIVATE_TOPICS.contains(a)) {
                     let why = format!("error:handler not found,topic:{bad}");
                     Self::reply(req_id, false, &why, "subscribe")
                 } else {
-                    if !args.is_empty() && !session.streams.iter().any(|s| s == "wallet") {
-                        session.streams.push("wallet".into());
+                    for a in args {
+                        if !session.streams.iter().any(|s| s == a) {
+                            session.streams.push(a.into());
+                        }
                     }
                     Self::reply(req_id, true, "", "subscribe")
                 }
@@ -497,11 +517,19 @@ impl SimProtocol for BybitPrivateSim {
         String::new() // never called: no symbols are subscribed
     }
 
+    /// The wallet first, then the positions (Bybit pushes on change; the simulator every tick).
     fn on_tick(&self, session: &mut SimSession) -> Vec<String> {
-        if session.authenticated && session.streams.iter().any(|s| s == "wallet") {
-            vec![self.wallet(session)]
-        } else {
-            Vec::new()
+        let mut out = Vec::new();
+        if !session.authenticated {
+            return out;
         }
+        if session.streams.iter().any(|s| s == "wallet") {
+            out.push(self.wallet(session));
+        }
+        if session.streams.iter().any(|s| s == "position") {
+            let id = format!("1003076014fb7eedb-c7e6-45d6-{:012x}", session.next_seq());
+            out.push(account_sim::position_push(&id, session.now));
+        }
+        out
     }
 }

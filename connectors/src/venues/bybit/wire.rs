@@ -181,6 +181,25 @@ pub struct WalletResult<'a> {
 pub struct WalletAccount<'a> {
     #[serde(rename = "accountType", default, borrow, deserialize_with = "opt_cow")]
     pub account_type: Option<Cow<'a, str>>,
+    /// The account-level figures, in USD (`""` where not applicable): see `super::account`.
+    #[serde(rename = "totalEquity", default, deserialize_with = "opt_str")]
+    pub total_equity: Option<Decimal>,
+    #[serde(rename = "totalWalletBalance", default, deserialize_with = "opt_str")]
+    pub total_wallet_balance: Option<Decimal>,
+    #[serde(rename = "totalMarginBalance", default, deserialize_with = "opt_str")]
+    pub total_margin_balance: Option<Decimal>,
+    #[serde(rename = "totalPerpUPL", default, deserialize_with = "opt_str")]
+    pub total_perp_upl: Option<Decimal>,
+    #[serde(rename = "totalInitialMargin", default, deserialize_with = "opt_str")]
+    pub total_initial_margin: Option<Decimal>,
+    #[serde(
+        rename = "totalMaintenanceMargin",
+        default,
+        deserialize_with = "opt_str"
+    )]
+    pub total_maintenance_margin: Option<Decimal>,
+    #[serde(rename = "accountMMRate", default, deserialize_with = "opt_str")]
+    pub account_mm_rate: Option<Decimal>,
     #[serde(default, borrow)]
     pub coin: Vec<WalletCoin<'a>>,
 }
@@ -206,6 +225,9 @@ pub struct WalletCoin<'a> {
     /// "Available amount to withdraw of current coin" (`""` where Bybit no longer fills it).
     #[serde(rename = "availableToWithdraw", default, deserialize_with = "opt_str")]
     pub available_to_withdraw: Option<Decimal>,
+    /// "Unrealised P&L" of the coin's positions (perpetuals and futures settled in it).
+    #[serde(rename = "unrealisedPnl", default, deserialize_with = "opt_str")]
+    pub unrealised_pnl: Option<Decimal>,
 }
 
 /// A frame of the private stream (`/v5/private`), one type for all of them:

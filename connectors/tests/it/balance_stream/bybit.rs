@@ -157,7 +157,7 @@ fn auth_message_is_signed_as_documented() {
     );
     assert_eq!(
         BybitWalletStream.subscribe_messages(),
-        vec![r#"{"op":"subscribe","args":["wallet"]}"#.to_owned()]
+        vec![r#"{"op":"subscribe","args":["wallet","position"]}"#.to_owned()]
     );
     assert_eq!(
         BybitWalletStream.auth_messages(&Credentials::default(), now),

@@ -134,7 +134,7 @@ fn simulator_checks_key_signature_and_window() {
         credentials: &creds,
         requests: 1,
     };
-    let ok = BinanceUsdmRestSim.handle(
+    let ok = BinanceUsdmRestSim::steady().handle(
         &to_sim(&BinanceUsdmBalances.request(&creds, now, None).unwrap()),
         &ctx,
     );
@@ -143,7 +143,7 @@ fn simulator_checks_key_signature_and_window() {
     assert!(b.len() >= 3);
 
     let wrong_secret = Credentials::new(creds.key().unwrap(), "another-secret");
-    let r = BinanceUsdmRestSim.handle(
+    let r = BinanceUsdmRestSim::steady().handle(
         &to_sim(
             &BinanceUsdmBalances
                 .request(&wrong_secret, now, None)
@@ -160,7 +160,7 @@ fn simulator_checks_key_signature_and_window() {
     );
 
     let wrong_key = Credentials::new("another-key", creds.secret().unwrap());
-    let r = BinanceUsdmRestSim.handle(
+    let r = BinanceUsdmRestSim::steady().handle(
         &to_sim(&BinanceUsdmBalances.request(&wrong_key, now, None).unwrap()),
         &ctx,
     );
@@ -173,7 +173,7 @@ fn simulator_checks_key_signature_and_window() {
     );
 
     for stale in [now.plus_millis(-5001), now.plus_millis(1000)] {
-        let r = BinanceUsdmRestSim.handle(
+        let r = BinanceUsdmRestSim::steady().handle(
             &to_sim(&BinanceUsdmBalances.request(&creds, stale, None).unwrap()),
             &ctx,
         );
@@ -185,7 +185,7 @@ fn simulator_checks_key_signature_and_window() {
             )
         );
     }
-    let edge = BinanceUsdmRestSim.handle(
+    let edge = BinanceUsdmRestSim::steady().handle(
         &to_sim(
             &BinanceUsdmBalances
                 .request(&creds, now.plus_millis(-5000), None)

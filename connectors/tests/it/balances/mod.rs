@@ -11,5 +11,7 @@ mod fireblocks_network_link;
 mod generic_rest;
 mod kraken;
 mod margin_positions;
+mod margin_binance_usdm;
+mod margin_bybit;
 mod okx;
 mod recorded;

@@ -8,5 +8,7 @@ mod bybit;
 mod deribit;
 mod deribit_account;
 mod gemini;
+mod margin_binance_usdm;
+mod margin_bybit;
 mod okx;
 mod okx_account;
