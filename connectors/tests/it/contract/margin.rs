@@ -18,7 +18,11 @@ use tokio_util::sync::CancellationToken;
 /// `BASE-QUOTE`, `-PERP`, `-YYYYMMDD`, options `-YYYYMMDD-STRIKE-C|P` (records.md).
 fn canonical(instrument: &str, market: Market) -> bool {
     let parts: Vec<&str> = instrument.split('-').collect();
-    let code = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    let code = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
     let date = |s: &str| s.len() == 8 && s.bytes().all(|b| b.is_ascii_digit());
     if parts.len() < 2 || !code(parts[0]) || !code(parts[1]) {
         return false;
@@ -40,9 +44,20 @@ async fn contract(venue: &'static dyn PollingVenue) {
     let sim = venue.start_sim(creds.clone()).await.expect("sim starts");
     let url = sim.rest_url.clone().expect("a REST sim has a URL");
     let (tx, mut rx) = outbox::channel(4096);
-    let c = PollingConnector::new("contract", 0, venue, Some(&url), creds, Duration::from_millis(200));
+    let c = PollingConnector::new(
+        "contract",
+        0,
+        venue,
+        Some(&url),
+        creds,
+        Duration::from_millis(200),
+    );
     let cancel = CancellationToken::new();
-    let task = tokio::spawn(run_polling(c, Outbox::new(tx, Default::default()), cancel.clone()));
+    let task = tokio::spawn(run_polling(
+        c,
+        Outbox::new(tx, Default::default()),
+        cancel.clone(),
+    ));
 
     let (mut margins, mut positions, mut ends) = (0, 0, BTreeSet::new());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
@@ -56,10 +71,15 @@ async fn contract(venue: &'static dyn PollingVenue) {
                 margins += 1;
                 assert!(!m.currency.is_empty(), "{kind}: {m:?}");
                 assert!(m.equity.is_some(), "{kind}: no equity in {m:?}");
-                let mm = m.maintenance_margin.unwrap_or_else(|| panic!("{kind}: no MM in {m:?}"));
+                let mm = m
+                    .maintenance_margin
+                    .unwrap_or_else(|| panic!("{kind}: no MM in {m:?}"));
                 assert!(mm >= Decimal::ZERO, "{kind}: {m:?}");
                 if let Some(im) = m.initial_margin {
-                    assert!(im >= mm, "{kind}: initial margin below maintenance in {m:?}");
+                    assert!(
+                        im >= mm,
+                        "{kind}: initial margin below maintenance in {m:?}"
+                    );
                 }
             }
             Observation::Position(p) if p.is_snapshot_end() => {
@@ -71,10 +91,22 @@ async fn contract(venue: &'static dyn PollingVenue) {
                     continue; // a flat row some venues list
                 }
                 positions += 1;
-                assert!(canonical(&p.instrument, p.market), "{kind}: not canonical: {p:?}");
-                assert!(p.size > Decimal::ZERO && p.contracts > Decimal::ZERO, "{kind}: {p:?}");
-                assert!(matches!(p.side, PositionSide::Long | PositionSide::Short), "{kind}: {p:?}");
-                assert!(p.mark_price.is_some_and(|m| m > Decimal::ZERO), "{kind}: {p:?}");
+                assert!(
+                    canonical(&p.instrument, p.market),
+                    "{kind}: not canonical: {p:?}"
+                );
+                assert!(
+                    p.size > Decimal::ZERO && p.contracts > Decimal::ZERO,
+                    "{kind}: {p:?}"
+                );
+                assert!(
+                    matches!(p.side, PositionSide::Long | PositionSide::Short),
+                    "{kind}: {p:?}"
+                );
+                assert!(
+                    p.mark_price.is_some_and(|m| m > Decimal::ZERO),
+                    "{kind}: {p:?}"
+                );
                 assert!(!p.venue_symbol.is_empty(), "{kind}: {p:?}");
             }
             _ => {}
@@ -89,9 +121,7 @@ async fn contract(venue: &'static dyn PollingVenue) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_venue_with_account_pages_reports_margin_and_positions() {
-    let venues: Vec<&'static dyn PollingVenue> = registry::POLLING
-        .iter()
-        .copied()
+    let venues: Vec<&'static dyn PollingVenue> = registry::polling_venues()
         .filter(|v| !v.account_pages().is_empty())
         .collect();
     let kinds: BTreeSet<&str> = venues.iter().map(|v| v.kind()).collect();

@@ -1,5 +1,6 @@
 //! Contracts run over every registry entry.
 
 mod balance_stream;
+mod margin;
 mod polling;
 mod streaming;
