@@ -187,6 +187,7 @@ fn the_dashboard_shows_live_prices_and_the_margin_call_in_a_browser() {
         "Venue margin",
         "data-venue-account=\"fund-c/okx\"",
         "data-venue-account=\"fund-c/deribit/BTC\"",
+        "data-venue-account=\"fund-c/binance-usdm\"",
         "BTC-USDT-PERP",
         "id=\"coverage-chart\"",
         "class=\"coverage-line\"",
