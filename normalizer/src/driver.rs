@@ -395,6 +395,14 @@ pub async fn run_live<T: Tap>(
                 kafka: publisher.kafka_stats(),
             }),
         }
+        // The batch is in the audit log (durably) before any of it is published.
+        if !records.is_empty() {
+            if let Err(e) = publisher.log(&records, Ts::now()) {
+                tracing::error!(error = %e, "audit log failed: publishing stops");
+                publish_error = Some(e);
+                records.clear();
+            }
+        }
         for r in records.drain(..) {
             tap.record(&r);
             if let Err(e) = publisher.publish(&r).await {
@@ -419,9 +427,12 @@ pub async fn run_live<T: Tap>(
     while let Ok(batch) = from_ref.try_recv() {
         records.extend(batch.records);
     }
-    for r in records.drain(..) {
-        tap.record(&r);
-        let _ = publisher.publish(&r).await;
+    // Nothing goes out unlogged: after an audit failure the rest is dropped, not published.
+    if publisher.log(&records, Ts::now()).is_ok() {
+        for r in records.drain(..) {
+            tap.record(&r);
+            let _ = publisher.publish(&r).await;
+        }
     }
     match (publish_error, gone) {
         (Some(e), _) => Err(LiveError::Publish(e)),
