@@ -2,6 +2,7 @@
 
 mod access;
 mod assets_cmd;
+mod audit_cmd;
 mod config;
 mod http;
 mod metrics;
@@ -41,6 +42,19 @@ enum Command {
         /// Print frames/s and records/s to stderr at the end.
         #[arg(long)]
         stats: bool,
+        /// Also write the audit log into DIR, on the capture's clock (the signing key is the
+        /// `--config`'s `[audit] signing_key_file`).
+        #[arg(long, value_name = "DIR")]
+        audit: Option<PathBuf>,
+    },
+    /// Verify an audit log: every chain hash, checkpoint root and signature. Exit 0 when
+    /// intact, 1 at the first broken line (its file and line are printed).
+    VerifyAudit {
+        /// The audit log's directory.
+        dir: PathBuf,
+        /// Ed25519 public key (SPKI PEM) that must have signed every checkpoint.
+        #[arg(long, value_name = "PEM")]
+        public_key: Option<PathBuf>,
     },
     /// Validate a config: every error with its path, exit 2 if any.
     CheckConfig { path: PathBuf },
@@ -87,6 +101,9 @@ pub struct RunArgs {
     /// Stop cleanly after N seconds (sinks are flushed).
     #[arg(long)]
     pub seconds: Option<u64>,
+    /// Append every published record to the audit log in DIR (overrides `[audit] dir`).
+    #[arg(long, value_name = "DIR")]
+    pub audit: Option<PathBuf>,
     /// Do not print the live console summary.
     #[arg(long)]
     pub no_summary: bool,
@@ -315,10 +332,14 @@ fn main() -> ExitCode {
             };
             finished(rt.block_on(simserve::serve(&plan, sim_frames_per_s, seconds)))
         }
+        Command::VerifyAudit { dir, public_key } => {
+            audit_cmd::verify_cmd(&dir, public_key.as_deref())
+        }
         Command::Replay {
             capture,
             config,
             stats,
+            audit,
         } => {
             let cfg = match config.as_deref() {
                 Some(p) => match load_config(Some(p)) {
@@ -327,7 +348,11 @@ fn main() -> ExitCode {
                 },
                 None => None,
             };
-            match replay::replay(&capture, cfg, stats) {
+            let audit = audit.map(|dir| {
+                let audit_cfg = cfg.as_ref().map(|c| c.audit.clone()).unwrap_or_default();
+                (dir, audit_cfg)
+            });
+            match replay::replay(&capture, cfg, stats, audit) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(replay::ReplayError::Config(errors)) => {
                     let source = config
@@ -338,6 +363,10 @@ fn main() -> ExitCode {
                 }
                 Err(replay::ReplayError::Io(e)) => {
                     eprintln!("{}: {e}", capture.display());
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+                Err(replay::ReplayError::Audit(e)) => {
+                    eprintln!("replay --audit: {e:#}");
                     ExitCode::from(EXIT_RUNTIME)
                 }
             }

@@ -361,6 +361,11 @@ pub async fn run(
     if let Some(path) = &args.jsonl {
         publisher.add_jsonl(JsonlSink::open(path).with_context(|| format!("--jsonl {path}"))?);
     }
+    if let Some(dir) = crate::audit_cmd::dir(args.audit.as_deref(), &cfg.audit) {
+        let log = crate::audit_cmd::open(&dir, &cfg.audit, Ts::now())
+            .with_context(|| format!("audit log {}", dir.display()))?;
+        publisher.set_audit(log);
+    }
     // Margin requirements may also arrive on Kafka; they override the configured ones.
     let (req_tx, req_rx) = tokio::sync::mpsc::channel(1024);
     let mut req_task = None;
@@ -486,7 +491,9 @@ pub async fn run(
             _ => tracing::warn!("capture writer did not finish in time"),
         }
     }
-    let closed = publisher.close(left()).await;
+    // The shutdown checkpoint covers every record logged, before the sinks close.
+    let audited = publisher.close_audit(Ts::now());
+    let closed = publisher.close(left()).await.and(audited);
     if let Some(k) = publisher.kafka_stats() {
         eprintln!(
             "kafka: {} delivered; spooled {} ({} bytes), drained {}, max spool depth {}, left in spool {}, conflated ticks {}",

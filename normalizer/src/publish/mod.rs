@@ -183,6 +183,17 @@ impl Publisher {
         self.audit = Some(log);
     }
 
+    /// Whether an audit log is set.
+    pub fn has_audit(&self) -> bool {
+        self.audit.is_some()
+    }
+
+    /// Takes the audit log out (to write a batch off the loop's thread); put it back with
+    /// [`Publisher::set_audit`].
+    pub fn take_audit(&mut self) -> Option<crate::audit::AuditLog> {
+        self.audit.take()
+    }
+
     /// Whether any sink is configured.
     pub fn is_empty(&self) -> bool {
         self.sinks.is_empty() && self.audit.is_none()
