@@ -11,6 +11,7 @@ mod replay;
 mod run;
 mod secrets;
 mod simserve;
+mod statement;
 mod summary;
 
 use clap::{Parser, Subcommand};
@@ -46,6 +47,25 @@ enum Command {
         /// `--config`'s `[audit] signing_key_file`).
         #[arg(long, value_name = "DIR")]
         audit: Option<PathBuf>,
+    },
+    /// Write the statements of a day (JSON statement.v1, CSV, HTML) from the audit log alone,
+    /// into OUT/DATE/ACCOUNT.{json,csv,html}.
+    Statement {
+        /// The audit log's directory.
+        #[arg(long, value_name = "DIR")]
+        audit: PathBuf,
+        /// The day (UTC), YYYY-MM-DD.
+        #[arg(long, value_name = "D")]
+        date: String,
+        /// Only this account (default: every account with a report).
+        #[arg(long, value_name = "A")]
+        account: Option<String>,
+        /// Output directory (default: `[statements] dir` of --config, else ./statements).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Config whose `[statements] dir` is the default output.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Verify an audit log: every chain hash, checkpoint root and signature. Exit 0 when
     /// intact, 1 at the first broken line (its file and line are printed).
@@ -331,6 +351,35 @@ fn main() -> ExitCode {
                 Err(code) => return code,
             };
             finished(rt.block_on(simserve::serve(&plan, sim_frames_per_s, seconds)))
+        }
+        Command::Statement {
+            audit,
+            date,
+            account,
+            out,
+            config,
+        } => {
+            let configured = match config.as_deref() {
+                Some(p) => match load_config(Some(p)) {
+                    Ok((c, _)) => c.statements.dir,
+                    Err(code) => return code,
+                },
+                None => None,
+            };
+            let out = out
+                .or(configured)
+                .unwrap_or_else(|| PathBuf::from("statements"));
+            finished(
+                statement::build(&audit, &date, account.as_deref()).and_then(|st| {
+                    if st.is_empty() {
+                        anyhow::bail!("no collateral report before the end of {date} in the log");
+                    }
+                    for f in statement::write(&out, &st)? {
+                        println!("{}", f.display());
+                    }
+                    Ok(())
+                }),
+            )
         }
         Command::VerifyAudit { dir, public_key } => {
             audit_cmd::verify_cmd(&dir, public_key.as_deref())

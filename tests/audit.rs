@@ -2,7 +2,8 @@
 //! published record; `verify-audit` finds tampering; a kill -9 loses no logged record and the
 //! next start continues the chain; `replay --audit` of the capture is deterministic and holds
 //! what the live log holds, as docs/audit.md states (feed statuses and the interleaving of
-//! sources aside).
+//! sources aside); `statement` makes the day's statements from the log alone, the same bytes
+//! when regenerated.
 
 use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey, EncodePublicKey};
 use std::collections::BTreeMap;
@@ -247,6 +248,87 @@ fn the_demo_logs_every_published_record_and_its_replay_logs_the_same_records() {
     let (ls, rs) = (per_source(&live_no_status), per_source(&replayed));
     assert!(ls.len() >= 10, "{} sources", ls.len());
     assert_eq!(ls, rs);
+
+    // Statements of the day from the live log alone, the same bytes when regenerated.
+    let date = day.file_stem().unwrap().to_str().unwrap().to_owned();
+    let statements = |out: &Path| {
+        let o = bin()
+            .args(["statement", "--date", &date, "--audit"])
+            .arg(&live_log)
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "statement: {}", text(&o));
+    };
+    let (s1, s2) = (dir.path().join("S1"), dir.path().join("S2"));
+    statements(&s1);
+    statements(&s2);
+    let root = cps.last().unwrap()["root"].as_str().unwrap().to_owned();
+    for account in ["fund-a", "fund-b", "fund-c"] {
+        for ext in ["json", "csv", "html"] {
+            let f =
+                |d: &Path| std::fs::read(d.join(&date).join(format!("{account}.{ext}"))).unwrap();
+            assert_eq!(f(&s1), f(&s2), "{account}.{ext} regenerated differs");
+        }
+        let report: serde_json::Value = serde_json::from_str(
+            live.iter()
+                .rev()
+                .find(|r| {
+                    r.contains("\"collateral_report.v1\"")
+                        && r.contains(&format!("\"account\":\"{account}\""))
+                })
+                .unwrap(),
+        )
+        .unwrap();
+        let st: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(s1.join(&date).join(format!("{account}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(st["schema"], "statement.v1");
+        assert_eq!(st["date"], date.as_str());
+        for field in [
+            "account",
+            "calc_time",
+            "assets",
+            "market_value_total",
+            "collateral_value_total",
+            "requirement",
+            "coverage",
+            "status",
+            "flags",
+            "method_version",
+        ] {
+            assert_eq!(st[field], report[field], "{account}: {field}");
+        }
+        assert_eq!(st["checkpoint_root"], root.as_str());
+        if report["status"] == "MARGIN_CALL" {
+            let last_call = st["margin_calls"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone();
+            assert_eq!(last_call["cured"], serde_json::Value::Null, "{account}");
+        }
+        let rows: usize = report["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["by_source"].as_array().unwrap().len())
+            .sum();
+        let csv = std::fs::read_to_string(s1.join(&date).join(format!("{account}.csv"))).unwrap();
+        assert_eq!(
+            csv.lines().count(),
+            rows + 1,
+            "{account}: a row per asset and source"
+        );
+        let html = std::fs::read_to_string(s1.join(&date).join(format!("{account}.html"))).unwrap();
+        assert!(
+            html.contains(&format!("Account <b>{account}</b>")),
+            "{html}"
+        );
+    }
 }
 
 #[test]

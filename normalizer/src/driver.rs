@@ -331,7 +331,10 @@ impl Front {
 
 /// A batch being appended to the audit log on a blocking thread: the log (taken out of the
 /// publisher), the batch and the outcome come back.
-type AuditWrite = tokio::task::JoinHandle<(AuditLog, Vec<Record>, Result<(), AuditError>)>;
+type AuditWrite = tokio::task::JoinHandle<AuditDone>;
+
+/// What an audit write hands back: the log, the batch, the outcome.
+type AuditDone = (AuditLog, Vec<Record>, Result<(), AuditError>);
 
 /// Starts writing `records` (all of them) to the publisher's audit log at the wall clock.
 fn start_audit_write(publisher: &mut Publisher, records: &mut Vec<Record>) -> Option<AuditWrite> {
@@ -347,7 +350,7 @@ fn start_audit_write(publisher: &mut Publisher, records: &mut Vec<Record>) -> Op
 /// A finished audit write: the log goes back to the publisher; the batch, now publishable.
 fn audit_written(
     publisher: &mut Publisher,
-    done: Result<(AuditLog, Vec<Record>, Result<(), AuditError>), tokio::task::JoinError>,
+    done: Result<AuditDone, tokio::task::JoinError>,
 ) -> Result<Vec<Record>, PublishError> {
     let (log, batch, result) = done.map_err(|e| {
         tracing::error!(error = %e, "the audit writer failed: publishing stops");

@@ -309,10 +309,19 @@ fn where_(b: &Break) -> (String, usize) {
     )
 }
 
+/// What is done, to which day's file, and the line and reason expected.
+type TamperCase = (
+    &'static str,
+    &'static str,
+    Box<dyn FnOnce(&mut Vec<String>)>,
+    usize,
+    &'static str,
+);
+
 #[test]
 fn tampering_is_found_at_its_line() {
     // d1: 1, 2, cp(1-2); d2: 3, 4, cp(3-4), 5, cp(5).
-    let cases: Vec<(&str, &str, Box<dyn FnOnce(&mut Vec<String>)>, usize, &str)> = vec![
+    let cases: Vec<TamperCase> = vec![
         (
             "changed record",
             "05",
