@@ -73,26 +73,38 @@ fn day_bounds(date: &str) -> anyhow::Result<(String, String)> {
 /// The statements of `date` from the log in `dir` (all accounts, or `account`).
 pub fn build(dir: &Path, date: &str, account: Option<&str>) -> anyhow::Result<Vec<Statement>> {
     let (start, next) = day_bounds(date)?;
-    match normalizer::audit::verify::verify(dir, None)? {
-        Ok(s) if s.files > 0 => {}
+    // A line being written by a running tracker is not in the chain yet: left out.
+    let verified_n = match normalizer::audit::verify::verify_running(dir, None)? {
+        Ok(s) if s.files > 0 => s.records,
         Ok(_) => anyhow::bail!("{}: no audit log", dir.display()),
         Err(b) => anyhow::bail!("the audit log is broken, no statement: {b}"),
-    }
+    };
     // Per account: (n, report) of every report before the next midnight, in chain order.
     let mut reports: BTreeMap<String, Vec<(u64, Value)>> = BTreeMap::new();
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
     for file in normalizer::audit::day_files(dir)? {
         let bytes = std::fs::read(&file)?;
-        for line in bytes.split(|c| *c == b'\n').filter(|l| !l.is_empty()) {
+        // Whole lines only (what was verified); a line being appended meanwhile waits.
+        let whole = bytes.iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1);
+        for line in bytes[..whole]
+            .split(|c| *c == b'\n')
+            .filter(|l| !l.is_empty())
+        {
             if let Some(cp) = Checkpoint::parse(line) {
-                checkpoints.push(cp);
+                if cp.to_n <= verified_n {
+                    checkpoints.push(cp);
+                }
                 continue;
             }
-            let rec = chain::parse_record_line(line).expect("verified above");
-            // A cheap test before parsing: most records are price ticks.
-            if !rec
-                .record
-                .starts_with(br#"{"schema":"collateral_report.v1""#)
+            let Some(rec) = chain::parse_record_line(line) else {
+                // Appended after the verification (a file can grow between the two reads).
+                anyhow::bail!("{}: changed while read, try again", file.display());
+            };
+            // Only what was verified; a cheap test before parsing (most records are ticks).
+            if rec.n > verified_n
+                || !rec
+                    .record
+                    .starts_with(br#"{"schema":"collateral_report.v1""#)
             {
                 continue;
             }
@@ -361,6 +373,56 @@ pub fn write(out: &Path, statements: &[Statement]) -> anyhow::Result<Vec<PathBuf
     Ok(written)
 }
 
+/// Statements at 00:00 UTC in a running tracker (with `[audit]` and `[statements] dir`): when
+/// the first report of a new UTC day is published, every report of the day that ended has been
+/// logged (a record is logged before it is published, cuts come in order) with the hourly
+/// checkpoint that covers it (written before the first batch of the new hour), so the day's
+/// statements are made then, from the log, off the loop.
+pub struct Midnight {
+    pub audit_dir: PathBuf,
+    pub out: PathBuf,
+    /// The UTC day of the last report seen.
+    day: Option<chrono::NaiveDate>,
+}
+
+impl Midnight {
+    pub fn new(audit_dir: PathBuf, out: PathBuf) -> Self {
+        Midnight {
+            audit_dir,
+            out,
+            day: None,
+        }
+    }
+
+    /// A report was published: the day that ended (`YYYY-MM-DD`) when it is the first of a new
+    /// day. The day of the start gets its statement at the next midnight, none before it.
+    pub fn on_report(&mut self, calc_time: schemas::Ts) -> Option<String> {
+        let d = calc_time.to_datetime().date_naive();
+        match self.day {
+            Some(prev) if d > prev => {
+                self.day = Some(d);
+                Some(prev.format("%Y-%m-%d").to_string())
+            }
+            Some(_) => None,
+            None => {
+                self.day = Some(d);
+                None
+            }
+        }
+    }
+
+    /// Makes and writes the statements of `date` on a blocking thread; the outcome is logged.
+    pub fn spawn(&self, date: String) {
+        let (dir, out) = (self.audit_dir.clone(), self.out.clone());
+        tokio::task::spawn_blocking(move || {
+            match build(&dir, &date, None).and_then(|st| write(&out, &st)) {
+                Ok(files) => tracing::info!(date, files = files.len(), "statements written"),
+                Err(e) => tracing::error!(date, error = %e, "statements not written"),
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +463,23 @@ mod tests {
         assert_eq!(calls[1].opened, "2026-12-04T20:00:00.000000Z");
         assert_eq!(calls[1].max_deficit, json!("9.00"));
         assert_eq!(calls[1].cured, None);
+    }
+
+    #[test]
+    fn midnight_names_the_day_that_ended_once() {
+        let mut m = Midnight::new(PathBuf::new(), PathBuf::new());
+        let t = |s: &str| schemas::Ts::parse_rfc3339(s).unwrap();
+        assert_eq!(m.on_report(t("2026-12-04T23:59:58Z")), None);
+        assert_eq!(m.on_report(t("2026-12-04T23:59:59Z")), None);
+        assert_eq!(
+            m.on_report(t("2026-12-05T00:00:00Z")).as_deref(),
+            Some("2026-12-04")
+        );
+        assert_eq!(m.on_report(t("2026-12-05T00:00:01Z")), None);
+        assert_eq!(
+            m.on_report(t("2026-12-07T00:00:00Z")).as_deref(),
+            Some("2026-12-05")
+        );
     }
 
     #[test]

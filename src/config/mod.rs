@@ -471,15 +471,9 @@ pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
                     cfg.dashboard = d;
                 }
             }
-            "audit" => {
-                if let Some(a) = section("audit", value, &mut errors) {
-                    cfg.audit = a;
-                }
-            }
+            "audit" => cfg.audit = section("audit", value, &mut errors).unwrap_or_default(),
             "statements" => {
-                if let Some(st) = section("statements", value, &mut errors) {
-                    cfg.statements = st;
-                }
+                cfg.statements = section("statements", value, &mut errors).unwrap_or_default()
             }
             other => errors.push(ConfigError::new(
                 other,

@@ -216,6 +216,11 @@ fn a_torn_last_line_is_moved_aside_and_the_chain_continues() {
         "verify names the torn line"
     );
     let half_a_minute = Ts::from_micros(T0 + MIN / 2);
+    // A reader of a running log (statements) leaves the line being written out.
+    let s = super::verify::verify_running(dir.path(), None)
+        .unwrap()
+        .unwrap();
+    assert_eq!((s.records, s.unanchored), (2, 2));
     let mut log = AuditLog::open(dir.path(), None, half_a_minute).unwrap();
     let moved = dir.path().join("2026-12-04.jsonl.torn");
     assert_eq!(log.torn(), Some(moved.as_path()));
