@@ -79,17 +79,22 @@ pub fn build(dir: &Path, date: &str, account: Option<&str>) -> anyhow::Result<Ve
         Ok(_) => anyhow::bail!("{}: no audit log", dir.display()),
         Err(b) => anyhow::bail!("the audit log is broken, no statement: {b}"),
     };
-    // Per account: (n, report) of every report before the next midnight, in chain order.
-    let mut reports: BTreeMap<String, Vec<(u64, Value)>> = BTreeMap::new();
+    // Per account, of its reports before the next midnight: the history (calc_time, status,
+    // requirement, deficit) in chain order, and the last one whole.
+    type Reports = (Vec<(u64, Value)>, Option<(u64, Value)>);
+    let mut reports: BTreeMap<String, Reports> = BTreeMap::new();
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
     for file in normalizer::audit::day_files(dir)? {
-        let bytes = std::fs::read(&file)?;
-        // Whole lines only (what was verified); a line being appended meanwhile waits.
-        let whole = bytes.iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1);
-        for line in bytes[..whole]
-            .split(|c| *c == b'\n')
-            .filter(|l| !l.is_empty())
-        {
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(&file)?);
+        let mut buf = Vec::with_capacity(4096);
+        loop {
+            buf.clear();
+            // Whole lines only; a line being appended meanwhile is not verified yet.
+            if reader.read_until(b'\n', &mut buf)? == 0 || buf.pop() != Some(b'\n') {
+                break;
+            }
+            let line = &buf[..];
             if let Some(cp) = Checkpoint::parse(line) {
                 if cp.to_n <= verified_n {
                     checkpoints.push(cp);
@@ -114,13 +119,22 @@ pub fn build(dir: &Path, date: &str, account: Option<&str>) -> anyhow::Result<Ve
                 continue;
             }
             if v["calc_time"].as_str().is_some_and(|t| t < next.as_str()) {
-                reports.entry(acc).or_default().push((rec.n, v));
+                // The history keeps what margin calls read; only the last report is kept whole.
+                let brief = serde_json::json!({
+                    "calc_time": v["calc_time"],
+                    "status": v["status"],
+                    "requirement": v["requirement"],
+                    "deficit": v["deficit"],
+                });
+                let e = reports.entry(acc).or_default();
+                e.0.push((rec.n, brief));
+                e.1 = Some((rec.n, v));
             }
         }
     }
     let mut out = Vec::new();
-    for (acc, list) in reports {
-        let (n, last) = list.last().expect("non-empty").clone();
+    for (acc, (list, last)) in reports {
+        let (n, last) = last.expect("a report per entry");
         let root = checkpoints
             .iter()
             .find(|c| c.from_n <= n && n <= c.to_n)

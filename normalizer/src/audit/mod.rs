@@ -56,8 +56,9 @@ pub enum AuditError {
         #[source]
         source: std::io::Error,
     },
-    /// The last whole line of the log is not a line of the log: it was altered, start refused.
-    #[error("audit log {path} line {line}: {reason}")]
+    /// A line read at start (the last whole one, or one since the last checkpoint) is not a
+    /// line of the log: it was altered, start refused. `line` counts from the file's end.
+    #[error("audit log {path}, line {line} from the end: {reason}")]
     Corrupt {
         path: String,
         line: usize,
@@ -158,42 +159,45 @@ impl AuditLog {
             log.torn = repair_torn_tail(newest)?;
         }
         // From the newest line back to the last checkpoint: the chain's state and the leaves
-        // the next checkpoint covers.
+        // the next checkpoint covers. Read from the end (a day file can be large).
         let mut leaves_rev = Vec::new();
         let mut found_state = false;
-        'files: for path in files.iter().rev() {
-            let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-            let lines: Vec<&[u8]> = bytes.split(|c| *c == b'\n').collect();
-            // The file ends with a newline (repaired above or written whole): last is empty.
-            for (i, line) in lines.iter().enumerate().rev() {
-                if line.is_empty() && i == lines.len() - 1 {
-                    continue;
-                }
+        for path in files.iter().rev() {
+            let mut last_record_here = false;
+            let reached_checkpoint = lines_from_end(path, |line, back| {
                 let corrupt = |reason: &str| AuditError::Corrupt {
                     path: path.display().to_string(),
-                    line: i + 1,
+                    line: back,
                     reason: reason.to_owned(),
                 };
                 if chain::is_checkpoint(line) {
                     let cp = Checkpoint::parse(line).ok_or_else(|| corrupt("not a checkpoint"))?;
                     if !found_state {
+                        found_state = true;
                         log.n = cp.to_n;
                         log.head = parse_hex(&cp.head).ok_or_else(|| corrupt("bad head"))?;
                     }
-                    break 'files;
+                    return Ok(false);
                 }
                 let rec =
                     chain::parse_record_line(line).ok_or_else(|| corrupt("not a log line"))?;
                 if !found_state {
                     found_state = true;
-                    log.n = rec.n;
-                    log.head = rec.hash;
                     if chain::chain_hash(&rec.prev, rec.record) != rec.hash {
                         return Err(corrupt("hash does not match the record"));
                     }
-                    log.file = Some((file_name(path), open_append(path)?));
+                    log.n = rec.n;
+                    log.head = rec.hash;
+                    last_record_here = true;
                 }
                 leaves_rev.push(chain::leaf_hash(rec.record));
+                Ok(true)
+            })?;
+            if last_record_here {
+                log.file = Some((file_name(path), open_append(path)?));
+            }
+            if reached_checkpoint {
+                break;
             }
         }
         log.pending = leaves_rev.into_iter().rev().collect();
@@ -342,14 +346,91 @@ fn sync_dir(dir: &Path) -> Result<(), AuditError> {
         .map_err(|e| io_err(dir, e))
 }
 
+/// Bytes read at a time when reading a file from its end.
+const CHUNK: u64 = 1 << 20;
+
+/// Reads `len` bytes of `file` at `at`.
+fn read_at(file: &mut File, path: &Path, at: u64, len: u64) -> Result<Vec<u8>, AuditError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut buf = vec![0u8; len as usize];
+    file.seek(SeekFrom::Start(at))
+        .and_then(|_| file.read_exact(&mut buf))
+        .map_err(|e| io_err(path, e))?;
+    Ok(buf)
+}
+
+/// Calls `f` with each line of `path` (whole lines: the file ends with a newline, or is
+/// empty), the last first, with its number counted from the end (1 = the last), until `f`
+/// returns `false`; whether it did.
+fn lines_from_end(
+    path: &Path,
+    f: impl FnMut(&[u8], usize) -> Result<bool, AuditError>,
+) -> Result<bool, AuditError> {
+    lines_from_end_by(path, CHUNK, f)
+}
+
+fn lines_from_end_by(
+    path: &Path,
+    chunk_len: u64,
+    mut f: impl FnMut(&[u8], usize) -> Result<bool, AuditError>,
+) -> Result<bool, AuditError> {
+    let mut file = File::open(path).map_err(|e| io_err(path, e))?;
+    let mut pos = file.metadata().map_err(|e| io_err(path, e))?.len();
+    // The bytes from `pos` on that are not handed out yet: a line whose start is not read yet.
+    let mut rest: Vec<u8> = Vec::new();
+    let mut back = 0;
+    let mut first = true;
+    while pos > 0 {
+        let start = pos.saturating_sub(chunk_len);
+        let mut chunk = read_at(&mut file, path, start, pos - start)?;
+        chunk.extend_from_slice(&rest);
+        pos = start;
+        if std::mem::take(&mut first) && chunk.last() == Some(&b'\n') {
+            chunk.pop(); // the file's final newline ends the last line
+        }
+        // The lines whose start is known: all of them at offset 0, else those after the
+        // chunk's first newline.
+        let cut = match chunk.iter().position(|c| *c == b'\n') {
+            _ if start == 0 => 0,
+            Some(i) => i + 1,
+            None => {
+                rest = chunk;
+                continue;
+            }
+        };
+        for line in chunk[cut..].rsplit(|c| *c == b'\n') {
+            back += 1;
+            if !f(line, back)? {
+                return Ok(true);
+            }
+        }
+        chunk.truncate(cut.saturating_sub(1));
+        rest = chunk;
+    }
+    Ok(false)
+}
+
 /// Moves a last line without its newline to `<file>.torn` and cuts it off the file; the
 /// moved path, if any.
 fn repair_torn_tail(path: &Path) -> Result<Option<PathBuf>, AuditError> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    if bytes.is_empty() || bytes.ends_with(b"\n") {
+    let mut file = File::open(path).map_err(|e| io_err(path, e))?;
+    let len = file.metadata().map_err(|e| io_err(path, e))?.len();
+    // The end of the last whole line, read from the end in chunks.
+    let mut keep = 0;
+    let mut pos = len;
+    while pos > 0 {
+        let start = pos.saturating_sub(CHUNK);
+        let chunk = read_at(&mut file, path, start, pos - start)?;
+        if let Some(i) = chunk.iter().rposition(|c| *c == b'\n') {
+            keep = start + i as u64 + 1;
+            break;
+        }
+        pos = start;
+    }
+    if keep == len {
         return Ok(None);
     }
-    let keep = bytes.iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1);
+    let tail = read_at(&mut file, path, keep, len - keep)?;
     let mut torn = path.as_os_str().to_owned();
     torn.push(".torn");
     let torn = PathBuf::from(torn);
@@ -358,19 +439,19 @@ fn repair_torn_tail(path: &Path) -> Result<Option<PathBuf>, AuditError> {
         .append(true)
         .open(&torn)
         .map_err(|e| io_err(&torn, e))?;
-    t.write_all(&bytes[keep..])
+    t.write_all(&tail)
         .and_then(|()| t.sync_all())
         .map_err(|e| io_err(&torn, e))?;
     let f = OpenOptions::new()
         .write(true)
         .open(path)
         .map_err(|e| io_err(path, e))?;
-    f.set_len(keep as u64)
+    f.set_len(keep)
         .and_then(|()| f.sync_all())
         .map_err(|e| io_err(path, e))?;
     tracing::error!(
         file = %path.display(),
-        bytes = bytes.len() - keep,
+        bytes = tail.len(),
         moved_to = %torn.display(),
         "audit log: torn last line moved aside (it was never published); the chain continues from the last whole line"
     );

@@ -435,6 +435,30 @@ fn a_torn_line_and_a_removed_file_are_found() {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Reading a file from its end in chunks of any size gives its lines, last first.
+    #[test]
+    fn lines_from_the_end_in_any_chunk_size(
+        lines in prop::collection::vec("[a-z]{1,9}", 0..8),
+        chunk in 1u64..24,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+        let mut seen = Vec::new();
+        let stopped = super::lines_from_end_by(&path, chunk, |l, back| {
+            seen.push((String::from_utf8(l.to_vec()).unwrap(), back));
+            Ok(true)
+        })
+        .unwrap();
+        prop_assert!(!stopped);
+        let expected: Vec<(String, usize)> =
+            lines.iter().rev().cloned().zip(1..).collect();
+        prop_assert_eq!(seen, expected);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     /// Any split of records into batches, clock steps and restarts gives one chain that
     /// verifies, with every record once, in order.

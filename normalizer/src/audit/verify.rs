@@ -74,32 +74,31 @@ fn verify_with(
     let mut head: Hash = GENESIS;
     let mut leaves: Vec<Hash> = Vec::new();
     for (fi, path) in files.iter().enumerate() {
-        let mut bytes = std::fs::read(path)?;
-        if running && fi + 1 == files.len() && !bytes.ends_with(b"\n") {
-            bytes.truncate(bytes.iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1));
-            if bytes.is_empty() {
-                break; // the newest file's first line is being written
-            }
-        }
+        use std::io::BufRead;
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
         let broken = |line: usize, reason: String| Break {
             file: path.clone(),
             line,
             reason,
         };
-        if bytes.is_empty() {
-            return Ok(Err(broken(1, "empty file".into())));
-        }
-        let mut lines: Vec<&[u8]> = bytes.split(|c| *c == b'\n').collect();
-        match lines.pop() {
-            Some([]) => {}
-            _ => {
-                return Ok(Err(broken(
-                    lines.len() + 1,
-                    "torn line (no newline at the end of the file)".into(),
-                )))
+        // Streamed line by line (a day file can be large). An empty file holds no line: what
+        // a torn first line repaired at a start leaves.
+        let mut buf = Vec::with_capacity(4096);
+        for i in 0.. {
+            buf.clear();
+            if reader.read_until(b'\n', &mut buf)? == 0 {
+                break;
             }
-        }
-        for (i, line) in lines.iter().enumerate() {
+            if buf.pop() != Some(b'\n') {
+                if running && fi + 1 == files.len() {
+                    break; // the line being written
+                }
+                return Ok(Err(broken(
+                    i + 1,
+                    "torn line (no newline at the end of the file)".into(),
+                )));
+            }
+            let line = &buf[..];
             let at = i + 1;
             if chain::is_checkpoint(line) {
                 let Some(cp) = Checkpoint::parse(line) else {
