@@ -310,6 +310,13 @@ fn main() -> ExitCode {
             if !cred_errors.is_empty() {
                 return refuse(Some(&name), cred_errors);
             }
+            // An audit signing key that cannot be read refuses the start (exit 2), naming the
+            // file, never its contents.
+            if let Some(k) = &cfg.audit.signing_key_file {
+                if let Err(e) = normalizer::audit::chain::sign::load_signing_key(k) {
+                    return refuse(Some(&name), [format!("audit.signing_key_file: {e}")]);
+                }
+            }
             // Off loopback the endpoints need tokens, or the tracker does not start (exit 2).
             let access = if cfg.dashboard.enabled && !args.no_dashboard {
                 let address = args.dashboard.as_deref().unwrap_or(&cfg.dashboard.address);

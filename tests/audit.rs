@@ -409,3 +409,47 @@ fn a_kill_9_loses_no_logged_record_and_the_next_start_continues_the_chain() {
         text(&o)
     );
 }
+
+#[test]
+fn an_unreadable_signing_key_refuses_the_start_without_showing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("audit.pem");
+    std::fs::write(
+        &key,
+        "-----BEGIN PRIVATE KEY-----\nTOPSECRETBYTES\n-----END PRIVATE KEY-----\n",
+    )
+    .unwrap();
+    let demo =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml"))
+            .unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "{demo}\n[audit]\ndir = {:?}\nsigning_key_file = {:?}\n",
+            dir.path().join("audit").display().to_string(),
+            key.display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = bin()
+        .args([
+            "run",
+            "--seconds",
+            "1",
+            "--no-summary",
+            "--no-dashboard",
+            "--config",
+        ])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let out = text(&o);
+    assert!(
+        out.contains("audit.signing_key_file") && out.contains("audit.pem"),
+        "{out}"
+    );
+    assert!(!out.contains("TOPSECRET"), "{out}");
+    assert!(!dir.path().join("audit").exists(), "nothing started");
+}

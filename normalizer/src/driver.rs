@@ -329,6 +329,11 @@ impl Front {
     }
 }
 
+/// Records waiting for the audit write in flight beyond which the loop stops taking
+/// observations until it is done (backpressure: the connectors' channel fills, nothing is
+/// dropped).
+const MAX_UNLOGGED: usize = 65_536;
+
 /// A batch being appended to the audit log on a blocking thread: the log (taken out of the
 /// publisher), the batch and the outcome come back.
 type AuditWrite = tokio::task::JoinHandle<AuditDone>;
@@ -420,7 +425,8 @@ pub async fn run_live<T: Tap>(
                 }
                 None => requirements_open = false,
             },
-            obs = rx.recv() => match obs {
+            // Backpressure while the disk is behind: a bounded backlog of unlogged records.
+            obs = rx.recv(), if writing.is_none() || records.len() < MAX_UNLOGGED => match obs {
                 Some(o) => {
                     tap.taken(rx.len());
                     front.on_observation(o, &mut records);
