@@ -2,6 +2,7 @@
 
 mod access;
 mod assets_cmd;
+mod audit_cmd;
 mod config;
 mod http;
 mod metrics;
@@ -10,6 +11,7 @@ mod replay;
 mod run;
 mod secrets;
 mod simserve;
+mod statement;
 mod summary;
 mod venues_cmd;
 
@@ -42,6 +44,38 @@ enum Command {
         /// Print frames/s and records/s to stderr at the end.
         #[arg(long)]
         stats: bool,
+        /// Also write the audit log into DIR, on the capture's clock (the signing key is the
+        /// `--config`'s `[audit] signing_key_file`).
+        #[arg(long, value_name = "DIR")]
+        audit: Option<PathBuf>,
+    },
+    /// Write the statements of a day (JSON statement.v1, CSV, HTML) from the audit log alone,
+    /// into OUT/DATE/ACCOUNT.{json,csv,html}.
+    Statement {
+        /// The audit log's directory.
+        #[arg(long, value_name = "DIR")]
+        audit: PathBuf,
+        /// The day (UTC), YYYY-MM-DD.
+        #[arg(long, value_name = "D")]
+        date: String,
+        /// Only this account (default: every account with a report).
+        #[arg(long, value_name = "A")]
+        account: Option<String>,
+        /// Output directory (default: `[statements] dir` of --config, else ./statements).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Config whose `[statements] dir` is the default output.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Verify an audit log: every chain hash, checkpoint root and signature. Exit 0 when
+    /// intact, 1 at the first broken line (its file and line are printed).
+    VerifyAudit {
+        /// The audit log's directory.
+        dir: PathBuf,
+        /// Ed25519 public key (SPKI PEM) that must have signed every checkpoint.
+        #[arg(long, value_name = "PEM")]
+        public_key: Option<PathBuf>,
     },
     /// Validate a config: every error with its path, exit 2 if any.
     CheckConfig { path: PathBuf },
@@ -95,6 +129,9 @@ pub struct RunArgs {
     /// Stop cleanly after N seconds (sinks are flushed).
     #[arg(long)]
     pub seconds: Option<u64>,
+    /// Append every published record to the audit log in DIR (overrides `[audit] dir`).
+    #[arg(long, value_name = "DIR")]
+    pub audit: Option<PathBuf>,
     /// Do not print the live console summary.
     #[arg(long)]
     pub no_summary: bool,
@@ -285,6 +322,13 @@ fn main() -> ExitCode {
             if !cred_errors.is_empty() {
                 return refuse(Some(&name), cred_errors);
             }
+            // An audit signing key that cannot be read refuses the start (exit 2), naming the
+            // file, never its contents.
+            if let Some(k) = &cfg.audit.signing_key_file {
+                if let Err(e) = normalizer::audit::chain::sign::load_signing_key(k) {
+                    return refuse(Some(&name), [format!("audit.signing_key_file: {e}")]);
+                }
+            }
             // Off loopback the endpoints need tokens, or the tracker does not start (exit 2).
             let access = if cfg.dashboard.enabled && !args.no_dashboard {
                 let address = args.dashboard.as_deref().unwrap_or(&cfg.dashboard.address);
@@ -327,10 +371,43 @@ fn main() -> ExitCode {
             };
             finished(rt.block_on(simserve::serve(&plan, sim_frames_per_s, seconds)))
         }
+        Command::Statement {
+            audit,
+            date,
+            account,
+            out,
+            config,
+        } => {
+            let configured = match config.as_deref() {
+                Some(p) => match load_config(Some(p)) {
+                    Ok((c, _)) => c.statements.dir,
+                    Err(code) => return code,
+                },
+                None => None,
+            };
+            let out = out
+                .or(configured)
+                .unwrap_or_else(|| PathBuf::from("statements"));
+            finished(
+                statement::build(&audit, &date, account.as_deref()).and_then(|st| {
+                    if st.is_empty() {
+                        anyhow::bail!("no collateral report before the end of {date} in the log");
+                    }
+                    for f in statement::write(&out, &st)? {
+                        println!("{}", f.display());
+                    }
+                    Ok(())
+                }),
+            )
+        }
+        Command::VerifyAudit { dir, public_key } => {
+            audit_cmd::verify_cmd(&dir, public_key.as_deref())
+        }
         Command::Replay {
             capture,
             config,
             stats,
+            audit,
         } => {
             let cfg = match config.as_deref() {
                 Some(p) => match load_config(Some(p)) {
@@ -339,7 +416,11 @@ fn main() -> ExitCode {
                 },
                 None => None,
             };
-            match replay::replay(&capture, cfg, stats) {
+            let audit = audit.map(|dir| {
+                let audit_cfg = cfg.as_ref().map(|c| c.audit.clone()).unwrap_or_default();
+                (dir, audit_cfg)
+            });
+            match replay::replay(&capture, cfg, stats, audit) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(replay::ReplayError::Config(errors)) => {
                     let source = config
@@ -350,6 +431,10 @@ fn main() -> ExitCode {
                 }
                 Err(replay::ReplayError::Io(e)) => {
                     eprintln!("{}: {e}", capture.display());
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+                Err(replay::ReplayError::Audit(e)) => {
+                    eprintln!("replay --audit: {e:#}");
                     ExitCode::from(EXIT_RUNTIME)
                 }
             }

@@ -19,6 +19,8 @@ use std::time::Instant;
 pub enum ReplayError {
     Config(Vec<ConfigError>),
     Io(std::io::Error),
+    /// The audit log could not be opened or written.
+    Audit(anyhow::Error),
 }
 
 impl From<std::io::Error> for ReplayError {
@@ -95,7 +97,16 @@ fn synthesize(path: &Path) -> Result<Config, ReplayError> {
     Ok(cfg)
 }
 
-pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), ReplayError> {
+/// The audit log of `replay --audit`: its directory and `[audit]` settings, opened at the
+/// first capture line (the capture's clock).
+pub type AuditTarget = (std::path::PathBuf, crate::config::AuditConfig);
+
+pub fn replay(
+    path: &Path,
+    cfg: Option<Config>,
+    stats: bool,
+    audit: Option<AuditTarget>,
+) -> Result<(), ReplayError> {
     let mut cfg = match cfg {
         Some(c) => c,
         None => synthesize(path)?,
@@ -147,6 +158,11 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
     let mut conns: Vec<(u64, Connection)> = (0..plan.connectors.len())
         .map(|_| (u64::MAX, Connection::default()))
         .collect();
+    let mut audit = ReplayAudit {
+        target: audit,
+        log: None,
+        clock: None,
+    };
     let mut reader = CaptureReader::open(path)?;
     while let Some(line) = reader.next() {
         let line = match line {
@@ -178,6 +194,7 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         };
         // The capture's clock reads the line's time, whatever the line holds.
         driver.on_clock(line.received_at, &mut records);
+        audit.clock = Some(line.received_at);
         let parsed = if balances {
             // A balance response or a private balance-stream frame: the same pure parsers the
             // poller and the stream use (the plan's poller first: a config-described custodian
@@ -272,10 +289,13 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         if !parsed {
             *skipped.entry(line.venue.to_string()).or_default() += 1;
         }
+        audit.log(&records)?;
         written += write_records(&mut out, &mut records)?;
     }
     driver.finish(&mut records);
+    audit.log(&records)?;
     written += write_records(&mut out, &mut records)?;
+    audit.close()?;
     out.flush()?;
     let total: u64 = skipped.values().sum();
     if total > 0 {
@@ -294,6 +314,37 @@ pub fn replay(path: &Path, cfg: Option<Config>, stats: bool) -> Result<(), Repla
         );
     }
     Ok(())
+}
+
+/// `replay --audit`: the log, opened at the capture clock's first reading, every line's records
+/// logged at its clock (as the live loop logs each batch on its clock).
+struct ReplayAudit {
+    target: Option<AuditTarget>,
+    log: Option<normalizer::audit::AuditLog>,
+    clock: Option<schemas::Ts>,
+}
+
+impl ReplayAudit {
+    fn log(&mut self, records: &[Record]) -> Result<(), ReplayError> {
+        let (Some((dir, cfg)), Some(clock)) = (&self.target, self.clock) else {
+            return Ok(());
+        };
+        if self.log.is_none() {
+            let log = crate::audit_cmd::open(dir, cfg, clock)
+                .map_err(|e| ReplayError::Audit(e.context(dir.display().to_string())))?;
+            self.log = Some(log);
+        }
+        let log = self.log.as_mut().expect("opened above");
+        log.append(records, clock)
+            .map_err(|e| ReplayError::Audit(e.into()))
+    }
+
+    fn close(&mut self) -> Result<(), ReplayError> {
+        match (&mut self.log, self.clock) {
+            (Some(log), Some(clock)) => log.close(clock).map_err(|e| ReplayError::Audit(e.into())),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// The pairs of `errors` that failed only because no configured instrument prices them:

@@ -249,10 +249,17 @@ struct Console {
     latency: Option<Latency>,
     /// Cancelled when the driver gives up early.
     connectors_token: CancellationToken,
+    /// The day's statements at 00:00 UTC (with an audit log and `[statements] dir`).
+    midnight: Option<crate::statement::Midnight>,
 }
 
 impl Tap for Console {
     fn record(&mut self, r: &Record) {
+        if let (Some(m), Record::CollateralReport(c)) = (self.midnight.as_mut(), r) {
+            if let Some(day) = m.on_report(c.calc_time) {
+                m.spawn(day);
+            }
+        }
         self.summary.observe(r);
         if self.dash_served {
             self.dash.observe(r);
@@ -361,6 +368,17 @@ pub async fn run(
     if let Some(path) = &args.jsonl {
         publisher.add_jsonl(JsonlSink::open(path).with_context(|| format!("--jsonl {path}"))?);
     }
+    let mut midnight = None;
+    if let Some(dir) = crate::audit_cmd::dir(args.audit.as_deref(), &cfg.audit) {
+        let log = crate::audit_cmd::open(&dir, &cfg.audit, Ts::now())
+            .with_context(|| format!("audit log {}", dir.display()))?;
+        publisher.set_audit(log);
+        midnight = cfg
+            .statements
+            .dir
+            .clone()
+            .map(|out| crate::statement::Midnight::new(dir, out));
+    }
     // Margin requirements may also arrive on Kafka; they override the configured ones.
     let (req_tx, req_rx) = tokio::sync::mpsc::channel(1024);
     let mut req_task = None;
@@ -431,6 +449,7 @@ pub async fn run(
             queue_depth: histogram(1 << 24),
         }),
         connectors_token: connectors_token.clone(),
+        midnight,
     };
 
     // A stop signal or the end of `--seconds` stops the connectors; the driver then drains
@@ -486,7 +505,9 @@ pub async fn run(
             _ => tracing::warn!("capture writer did not finish in time"),
         }
     }
-    let closed = publisher.close(left()).await;
+    // The shutdown checkpoint covers every record logged, before the sinks close.
+    let audited = publisher.close_audit(Ts::now());
+    let closed = publisher.close(left()).await.and(audited);
     if let Some(k) = publisher.kafka_stats() {
         eprintln!(
             "kafka: {} delivered; spooled {} ({} bytes), drained {}, max spool depth {}, left in spool {}, conflated ticks {}",

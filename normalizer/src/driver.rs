@@ -11,6 +11,7 @@
 //!   replay computes from the same arrivals (`core.rs`,
 //!   `deferred_state_updates_give_the_reference_prices_of_replay_order`).
 
+use crate::audit::{AuditError, AuditLog};
 use crate::core::{CoreStats, Normalizer, QuoteRecorder, QuoteUpdate};
 use crate::publish::requirements::MarginRequirement;
 use crate::publish::{KafkaStats, PublishError, Publisher};
@@ -328,6 +329,52 @@ impl Front {
     }
 }
 
+/// Records waiting for the audit write in flight beyond which the loop stops taking
+/// observations until it is done (backpressure: the connectors' channel fills, nothing is
+/// dropped).
+const MAX_UNLOGGED: usize = 65_536;
+
+/// A batch being appended to the audit log on a blocking thread: the log (taken out of the
+/// publisher), the batch and the outcome come back.
+type AuditWrite = tokio::task::JoinHandle<AuditDone>;
+
+/// What an audit write hands back: the log, the batch, the outcome.
+type AuditDone = (AuditLog, Vec<Record>, Result<(), AuditError>);
+
+/// Starts writing `records` (all of them) to the publisher's audit log at the wall clock.
+fn start_audit_write(publisher: &mut Publisher, records: &mut Vec<Record>) -> Option<AuditWrite> {
+    let mut log = publisher.take_audit()?;
+    let batch = std::mem::take(records);
+    let clock = Ts::now();
+    Some(tokio::task::spawn_blocking(move || {
+        let result = log.append(&batch, clock);
+        (log, batch, result)
+    }))
+}
+
+/// A finished audit write: the log goes back to the publisher; the batch, now publishable.
+fn audit_written(
+    publisher: &mut Publisher,
+    done: Result<AuditDone, tokio::task::JoinError>,
+) -> Result<Vec<Record>, PublishError> {
+    let (log, batch, result) = done.map_err(|e| {
+        tracing::error!(error = %e, "the audit writer failed: publishing stops");
+        PublishError::Audit(AuditError::Poisoned {
+            dir: "(writer panicked)".into(),
+        })
+    })?;
+    publisher.set_audit(log);
+    result.map_err(|e| {
+        tracing::error!(error = %e, "audit log failed: publishing stops");
+        PublishError::Audit(e)
+    })?;
+    Ok(batch)
+}
+
+/// Most observations taken from the channel in one go, published (and logged to the audit
+/// log with one fsync) together.
+const MAX_BATCH: usize = 512;
+
 /// Runs the live pipeline until `rx` closes (every connector has stopped and the channel is
 /// drained): observations in, records published in order, margin requirements from
 /// `requirements` applied from the next valuation on. At the end, what the reference thread
@@ -366,6 +413,9 @@ pub async fn run_live<T: Tap>(
     let mut requirements_open = true;
     let mut records: Vec<Record> = Vec::new();
     let mut publish_error = None;
+    let audited = publisher.has_audit();
+    let mut writing: Option<AuditWrite> = None;
+    let mut logged: Vec<Record> = Vec::new();
     loop {
         tokio::select! {
             req = requirements.recv(), if requirements_open => match req {
@@ -375,10 +425,17 @@ pub async fn run_live<T: Tap>(
                 }
                 None => requirements_open = false,
             },
-            obs = rx.recv() => match obs {
+            // Backpressure while the disk is behind: a bounded backlog of unlogged records.
+            obs = rx.recv(), if writing.is_none() || records.len() < MAX_UNLOGGED => match obs {
                 Some(o) => {
                     tap.taken(rx.len());
                     front.on_observation(o, &mut records);
+                    // What else is waiting joins this batch.
+                    while records.len() < MAX_BATCH {
+                        let Ok(o) = rx.try_recv() else { break };
+                        tap.taken(rx.len());
+                        front.on_observation(o, &mut records);
+                    }
                 }
                 None => break, // every connector has stopped and the channel is drained
             },
@@ -394,8 +451,26 @@ pub async fn run_live<T: Tap>(
                 queued: rx.len(),
                 kafka: publisher.kafka_stats(),
             }),
+            done = async { writing.as_mut().expect("guarded").await }, if writing.is_some() => {
+                writing = None;
+                match audit_written(publisher, done) {
+                    Ok(batch) => logged = batch,
+                    Err(e) => publish_error = Some(e),
+                }
+            }
         }
-        for r in records.drain(..) {
+        // With an audit log, a batch is published once it is in the log (durably); the next
+        // batch gathers meanwhile (group commit) and the loop keeps feeding the reference
+        // thread, so a slow disk delays publication, never the reference state.
+        let mut ready = if audited {
+            if writing.is_none() && !records.is_empty() && publish_error.is_none() {
+                writing = start_audit_write(publisher, &mut records);
+            }
+            std::mem::take(&mut logged)
+        } else {
+            std::mem::take(&mut records)
+        };
+        for r in ready.drain(..) {
             tap.record(&r);
             if let Err(e) = publisher.publish(&r).await {
                 tracing::error!(error = %e, "publishing failed");
@@ -410,7 +485,20 @@ pub async fn run_live<T: Tap>(
         }
     }
 
-    // Drain: what the reference thread still holds goes in.
+    // Drain: the audit write in flight, then what the reference thread still holds.
+    if let Some(w) = writing.take() {
+        match audit_written(publisher, w.await) {
+            Ok(batch) => {
+                for r in batch {
+                    tap.record(&r);
+                    let _ = publisher.publish(&r).await;
+                }
+            }
+            Err(e) => {
+                publish_error.get_or_insert(e);
+            }
+        }
+    }
     let gone = front.gone;
     drop(front);
     if reference.join().is_err() {
@@ -419,9 +507,12 @@ pub async fn run_live<T: Tap>(
     while let Ok(batch) = from_ref.try_recv() {
         records.extend(batch.records);
     }
-    for r in records.drain(..) {
-        tap.record(&r);
-        let _ = publisher.publish(&r).await;
+    // Nothing goes out unlogged: after an audit failure the rest is dropped, not published.
+    if publisher.log(&records, Ts::now()).is_ok() {
+        for r in records.drain(..) {
+            tap.record(&r);
+            let _ = publisher.publish(&r).await;
+        }
     }
     match (publish_error, gone) {
         (Some(e), _) => Err(LiveError::Publish(e)),

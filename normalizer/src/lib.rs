@@ -3,6 +3,7 @@
 //! Depends on `schemas` only; knows nothing of sockets.
 
 pub mod assets;
+pub mod audit;
 pub mod core;
 pub mod driver;
 pub mod publish;

@@ -1,7 +1,10 @@
 //! The TOML config of interface.md: strict (unknown fields refused), every field documented,
 //! defaults defined once, and one validation pass that reports every error with its path.
 
+mod audit;
 mod validate;
+
+pub use audit::{AuditConfig, StatementsConfig};
 
 use connectors::registry;
 use connectors::sim::SimFaults;
@@ -44,6 +47,12 @@ pub struct Config {
     /// Venue margin bands and the unrealized P&L rule (margin.md section 1).
     #[serde(default)]
     pub margin: normalizer::venue_margin::MarginParams,
+    /// The audit trail (compliance.md section 1).
+    #[serde(default)]
+    pub audit: AuditConfig,
+    /// Statements (compliance.md section 2).
+    #[serde(default)]
+    pub statements: StatementsConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -550,9 +559,13 @@ pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
                     cfg.dashboard = d;
                 }
             }
+            "audit" => cfg.audit = section("audit", value, &mut errors).unwrap_or_default(),
+            "statements" => {
+                cfg.statements = section("statements", value, &mut errors).unwrap_or_default()
+            }
             other => errors.push(ConfigError::new(
                 other,
-                "unknown section, expected one of connectors, reference, kafka, accounts, assets, runtime, valuation, margin, dashboard",
+                "unknown section, expected one of connectors, reference, kafka, accounts, assets, runtime, valuation, margin, dashboard, audit, statements",
             )),
         }
     }

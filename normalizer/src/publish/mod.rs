@@ -73,6 +73,10 @@ pub enum PublishError {
         #[source]
         source: std::io::Error,
     },
+    /// The audit log could not be written: nothing more is published (a record must be logged
+    /// before it is published). Terminal.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     /// Writing a JSON lines sink failed.
     #[error("writing {path}: {source}")]
     Io {
@@ -89,7 +93,8 @@ impl PublishError {
             PublishError::Config { .. }
             | PublishError::Spool { .. }
             | PublishError::Fatal { .. }
-            | PublishError::Undeliverable { .. } => false,
+            | PublishError::Undeliverable { .. }
+            | PublishError::Audit(_) => false,
             PublishError::TopicCreate { code, .. } => !matches!(
                 code,
                 RDKafkaErrorCode::InvalidPartitions
@@ -152,10 +157,12 @@ enum Sink {
 /// Fan-out to every configured sink, in order.
 ///
 /// A failing sink does not stop the others: every sink gets the record, then the first error
-/// is returned.
+/// is returned. The audit log is apart: [`Publisher::log`] writes a batch to it durably before
+/// the batch is published, and a failure there stops publication.
 #[derive(Default)]
 pub struct Publisher {
     sinks: Vec<Sink>,
+    audit: Option<crate::audit::AuditLog>,
 }
 
 impl Publisher {
@@ -171,9 +178,42 @@ impl Publisher {
         self.sinks.push(Sink::Kafka(Box::new(s)));
     }
 
+    /// Logs every published record to `log` first ([`Publisher::log`]).
+    pub fn set_audit(&mut self, log: crate::audit::AuditLog) {
+        self.audit = Some(log);
+    }
+
+    /// Whether an audit log is set.
+    pub fn has_audit(&self) -> bool {
+        self.audit.is_some()
+    }
+
+    /// Takes the audit log out (to write a batch off the loop's thread); put it back with
+    /// [`Publisher::set_audit`].
+    pub fn take_audit(&mut self) -> Option<crate::audit::AuditLog> {
+        self.audit.take()
+    }
+
     /// Whether any sink is configured.
     pub fn is_empty(&self) -> bool {
-        self.sinks.is_empty()
+        self.sinks.is_empty() && self.audit.is_none()
+    }
+
+    /// Appends a batch about to be published to the audit log (if any), durably, at the
+    /// tracker's `clock`: call before [`Publisher::publish`] of each of them.
+    pub fn log(&mut self, records: &[Record], clock: schemas::Ts) -> Result<(), PublishError> {
+        match &mut self.audit {
+            Some(a) => Ok(a.append(records, clock)?),
+            None => Ok(()),
+        }
+    }
+
+    /// The audit log's shutdown checkpoint at `clock` (before [`Publisher::close`]).
+    pub fn close_audit(&mut self, clock: schemas::Ts) -> Result<(), PublishError> {
+        match &mut self.audit {
+            Some(a) => Ok(a.close(clock)?),
+            None => Ok(()),
+        }
     }
 
     /// Writes `rec` to every sink, in the order they were added.
@@ -257,6 +297,9 @@ impl Publisher {
 impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut list = f.debug_list();
+        if let Some(a) = &self.audit {
+            list.entry(a);
+        }
         for sink in &self.sinks {
             match sink {
                 Sink::Jsonl(s) => list.entry(s),
