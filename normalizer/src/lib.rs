@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod core;
 pub mod driver;
+pub mod margin;
 pub mod publish;
 pub mod reference;
 pub mod valuation;

@@ -2,6 +2,8 @@
 
 mod jsonl;
 mod kafka_mock;
+mod margin_examples;
+mod margin_support;
 mod reference_digest;
 mod reference_examples;
 mod reference_parallel;
