@@ -250,6 +250,27 @@ impl FixingStore {
         Ok(written)
     }
 
+    /// Writes `fixings` in a transaction, calls `during` before committing, then aborts the
+    /// transaction: the crash-safety test kills its process inside `during`.
+    #[doc(hidden)]
+    pub fn with_uncommitted(
+        &self,
+        fixings: &[Fixing],
+        during: impl FnOnce(),
+    ) -> Result<(), FixingsError> {
+        let w = self.db.begin_write().map_err(store_err)?;
+        {
+            let mut t = w.open_table(FIXINGS).map_err(store_err)?;
+            for f in fixings {
+                let price = f.price.to_string();
+                t.insert((f.asset.as_str(), f.day), (price.as_str(), "uncommitted"))
+                    .map_err(store_err)?;
+            }
+        }
+        during();
+        w.abort().map_err(store_err)
+    }
+
     /// Every stored fixing (of `asset` only, when given), by asset then day.
     pub fn list(&self, asset: Option<&str>) -> Result<Vec<StoredFixing>, FixingsError> {
         let r = self.db.begin_read().map_err(store_err)?;

@@ -3,6 +3,7 @@
 mod jsonl;
 mod kafka_mock;
 mod margin_examples;
+mod margin_fixings;
 mod margin_golden;
 mod margin_support;
 mod reference_digest;
