@@ -5,6 +5,7 @@ mod kafka_mock;
 mod margin_examples;
 mod margin_fixings;
 mod margin_golden;
+mod margin_props;
 mod margin_support;
 mod reference_digest;
 mod reference_examples;

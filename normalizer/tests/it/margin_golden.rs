@@ -155,3 +155,37 @@ fn params_hash_follows_the_parameters_and_input_digest_the_inputs() {
     );
     assert_eq!(r4.params_hash, r1.params_hash);
 }
+
+#[test]
+fn a_risk_run_is_the_same_on_any_number_of_threads() {
+    let k = kernel();
+    let (history, _) = e1_history();
+    let cfg = e1_cfg();
+    let lib = default_library();
+    let ctx = RiskContext {
+        kernel: &k,
+        cfg: &cfg,
+        fallback: &lib[0],
+        history: &history,
+        params_hash: "h",
+        csv_sha256: None,
+    };
+    let accounts: Vec<_> = (0..7u64)
+        .map(|i| {
+            let mut r = c4(Some(dec!(5000000) + rust_decimal::Decimal::from(i)));
+            r.account = format!("fund-{i}");
+            (r, i + 1)
+        })
+        .collect();
+    let job = RiskJob { accounts };
+    let one = compute_all(&ctx, &job, 1);
+    let three = compute_all(&ctx, &job, 3);
+    assert_eq!(one.len(), 7);
+    assert_eq!(one, three);
+    let order: Vec<&str> = three.iter().map(|r| r.account.as_str()).collect();
+    assert_eq!(
+        order,
+        ["fund-0", "fund-1", "fund-2", "fund-3", "fund-4", "fund-5", "fund-6"]
+    );
+    assert!(three.iter().all(|r| r.es == Some(dec!(1163582.92))));
+}
