@@ -11,11 +11,20 @@
 //! valuation would. Arithmetic is exact `Decimal`; rounding happens once, at output
 //! ([`round`]).
 //!
-//! Wiring (for the driver): after each collateral report of an account,
-//! [`MarginEngine::margin_call`] and, on each stress cadence tick, [`MarginEngine::stress`];
-//! collateral at risk off the hot path with [`risk::RiskJob`] built from the latest reports
-//! and a [`fixings::History`] snapshot, run on a background thread
-//! ([`risk::compute_all`]), every `[risk] cadence_s` or when an account's holdings change.
+//! Wiring (for the driver):
+//! - at start: [`MarginEngine::new`] (valuation params and their hash, each account's
+//!   `terms`, `[assets.steps]`, `[stress]`); [`fixings::FixingStore::open`] at
+//!   `RiskConfig::store_path`; [`RiskSetup::new`], whose [`RiskSetup::seed`] imports
+//!   `[risk] fixings_csv` (kept stored days win) and keeps its SHA-256 for `input_digest`.
+//! - every `reference_price.v1`: [`fixings::FixingRecorder::observe`]; a returned fixing goes
+//!   to [`fixings::FixingStore::record`].
+//! - every collateral report of an account: [`MarginEngine::margin_call`] (the report, the
+//!   latest reference prices, the account's next `seq`), and [`MarginEngine::stress`] on each
+//!   cadence tick of the reports.
+//! - every `[risk] cadence_s`, or when an account's holdings changed: a [`risk::RiskJob`] of
+//!   the latest report (and next `seq`) of each account concerned and
+//!   [`fixings::FixingStore::history`], handed to [`RiskSetup::run`] on a background thread
+//!   (`spawn_blocking`); its records are published when it returns.
 
 pub mod book;
 pub mod calls;
@@ -144,6 +153,74 @@ impl MarginEngine {
     /// The open call of `account`.
     pub fn open_call(&self, account: &str) -> Option<&calls::OpenCall> {
         self.calls.open_call(account)
+    }
+}
+
+/// Everything a background risk run needs, owned (`Send + Sync`, share it in an `Arc`).
+#[derive(Clone, Debug)]
+pub struct RiskSetup {
+    pub kernel: Kernel,
+    pub cfg: config::RiskConfig,
+    /// The library's `okx_mr6_down` (the default one's when the library has none).
+    pub fallback: config::Scenario,
+    pub params_hash: String,
+    /// SHA-256 of the seed CSV, once imported.
+    pub csv_sha256: Option<String>,
+}
+
+impl RiskSetup {
+    pub fn new(
+        params: &ValuationParams,
+        valuation_params_hash: &str,
+        cfg: &config::RiskConfig,
+        stress: &StressConfig,
+    ) -> Self {
+        let fallback = stress
+            .library()
+            .into_iter()
+            .chain(config::default_library())
+            .find(|s| s.name == config::HISTORY_FALLBACK)
+            .unwrap_or_else(|| config::default_library().remove(0));
+        RiskSetup {
+            kernel: Kernel::new(params),
+            params_hash: digest::risk_params_hash(valuation_params_hash, cfg, &fallback),
+            cfg: cfg.clone(),
+            fallback,
+            csv_sha256: None,
+        }
+    }
+
+    /// Imports `[risk] fixings_csv` (relative to `config_dir`) into `store`, if configured.
+    pub fn seed(
+        &mut self,
+        store: &fixings::FixingStore,
+        config_dir: Option<&std::path::Path>,
+    ) -> Result<Option<fixings::ImportSummary>, fixings::FixingsError> {
+        let Some(path) = self.cfg.csv_path(config_dir) else {
+            return Ok(None);
+        };
+        let (rows, sha) = fixings::read_csv(&path)?;
+        let summary = store.import(&rows, &sha)?;
+        self.csv_sha256 = Some(sha);
+        Ok(Some(summary))
+    }
+
+    /// Every account's `collateral_risk.v1` of `job` against `history`, on `threads` threads.
+    pub fn run(
+        &self,
+        history: &fixings::History,
+        job: &risk::RiskJob,
+        threads: usize,
+    ) -> Vec<schemas::CollateralRiskRecord> {
+        let ctx = risk::RiskContext {
+            kernel: &self.kernel,
+            cfg: &self.cfg,
+            fallback: &self.fallback,
+            history,
+            params_hash: &self.params_hash,
+            csv_sha256: self.csv_sha256.as_deref(),
+        };
+        risk::compute_all(&ctx, job, threads)
     }
 }
 

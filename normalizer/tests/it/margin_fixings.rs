@@ -249,3 +249,45 @@ fn live_fixings_are_the_last_good_price_at_or_before_midnight() {
     eur.quote = "EUR".into();
     assert_eq!(r.observe(&eur), None);
 }
+
+#[test]
+fn a_risk_setup_seeds_the_store_from_the_configured_csv_and_runs() {
+    use crate::margin_support::{c4, report_day};
+    use normalizer::margin::config::{RiskConfig, StressConfig};
+    use normalizer::margin::risk::RiskJob;
+    use normalizer::margin::RiskSetup;
+    use normalizer::valuation::ValuationParams;
+    let dir = tempfile::tempdir().unwrap();
+    // 70 days of BTC and SOL ending on the report's day: BTC up 1 % a day, SOL flat.
+    let mut csv = String::from("date,asset,price\n");
+    for d in 0..70i64 {
+        let day = format_day(report_day() - 69 + d);
+        csv += &format!("{day},BTC,{}\n{day},SOL,150\n", 1000 + 10 * d);
+    }
+    std::fs::write(dir.path().join("history.csv"), &csv).unwrap();
+    let cfg = RiskConfig {
+        fixings_csv: Some("history.csv".into()),
+        ..RiskConfig::default()
+    };
+    let mut setup = RiskSetup::new(
+        &ValuationParams::default(),
+        "vh",
+        &cfg,
+        &StressConfig::default(),
+    );
+    assert_eq!(setup.fallback.name, "okx_mr6_down");
+    let store = FixingStore::open(&dir.path().join("f.redb")).unwrap();
+    let summary = setup.seed(&store, Some(dir.path())).unwrap().unwrap();
+    assert_eq!((summary.added, summary.kept), (140, 0));
+    assert_eq!(setup.csv_sha256.as_deref().map(str::len), Some(64));
+    let job = RiskJob {
+        accounts: vec![(c4(Some(dec!(5000000))), 1)],
+    };
+    let r = setup.run(&store.history().unwrap(), &job, 2).remove(0);
+    // BTC: 68 two-day returns; SOL (5-day horizon): 65. Both enough for 60.
+    assert_eq!(r.n_scenarios, 65);
+    assert_eq!(r.history_to.as_deref(), Some("2026-11-24"));
+    // SOL never moves and BTC only rises: no scenario loses, ES and VaR are gains.
+    assert!(r.es.unwrap() < rust_decimal::Decimal::ZERO, "{:?}", r.es);
+    assert!(r.flags.is_empty(), "{:?}", r.flags);
+}
