@@ -183,7 +183,8 @@ pub const HISTORY_FALLBACK: &str = "okx_mr6_down";
 #[serde(deny_unknown_fields)]
 pub struct StressConfig {
     /// `[stress.scenarios.<name>]`: shocks by class or asset code, e.g. `btc = "-0.30"`.
-    /// Kept in the order of the file (the "library order" of ties).
+    /// Kept in the order the deserializer gives the tables: by name through the binary's
+    /// config loader (a TOML table has no order there), which is the "library order" of ties.
     #[serde(default, deserialize_with = "scenarios_in_order")]
     pub scenarios: Option<Vec<Scenario>>,
 }

@@ -8,7 +8,8 @@
 //! asset without a price stays without one (MV 0 in every scenario, as in the report). The
 //! requirement is the report's; without one the status is `NO_REQUIREMENT` and coverage null;
 //! with a requirement of 0 coverage is null and only a negative CV is a `MARGIN_CALL`. A config
-//! library keeps the order of the file, which decides `worst` on a tie.
+//! library is in scenario-name order (the config loader keeps no TOML table order), which
+//! decides `worst` on a tie; the default library keeps the spec's order.
 
 use super::book::{Book, Kernel};
 use super::config::Scenario;
