@@ -16,17 +16,69 @@ use rust_decimal::Decimal;
 use schemas::CollateralReport;
 use std::collections::HashMap;
 
-/// One class's rule: progressive tiers as (upper bound, 1 - haircut) and its cap.
+/// One tier of a class, ready for a one-slice evaluation: an MV within (`from`, `up_to`]
+/// counts `base + (MV - from) x factor`, `base` being the CV of every slice below, summed in
+/// the same order as the valuation sums them (so the result is the same `Decimal`).
+#[derive(Clone, Debug)]
+struct TierRule {
+    from: Decimal,
+    up_to: Option<Decimal>,
+    factor: Decimal,
+    base: Decimal,
+}
+
+/// One class's rule: its tiers and its cap.
 #[derive(Clone, Debug)]
 struct ClassRule {
-    tiers: Vec<(Option<Decimal>, Decimal)>,
+    tiers: Vec<TierRule>,
+    /// MV beyond the last bounded tier (no open tier) counts nothing: CV stays at this.
+    top: Option<(Decimal, Decimal)>,
     cap: Option<Decimal>,
+}
+
+impl ClassRule {
+    fn new(tiers: &[crate::valuation::Tier], cap: Option<Decimal>) -> Self {
+        let mut out = Vec::with_capacity(tiers.len());
+        let mut from = Decimal::ZERO;
+        let mut base = Decimal::ZERO;
+        let mut open = false;
+        for t in tiers {
+            let factor = Decimal::ONE - t.haircut.clamp(Decimal::ZERO, Decimal::ONE);
+            // A bound at or below the previous one adds no slice (the method skips it).
+            if t.up_to.is_none_or(|u| u > from) {
+                out.push(TierRule {
+                    from,
+                    up_to: t.up_to,
+                    factor,
+                    base,
+                });
+            }
+            match t.up_to {
+                Some(u) if u > from => {
+                    base += (u - from) * factor;
+                    from = u;
+                }
+                Some(_) => {}
+                None => {
+                    open = true;
+                    break;
+                }
+            }
+        }
+        ClassRule {
+            tiers: out,
+            top: (!open).then_some((from, base)),
+            cap,
+        }
+    }
 }
 
 /// [`ValuationParams`] compiled for revaluation: classes by index.
 #[derive(Clone, Debug)]
 pub struct Kernel {
     rules: Vec<ClassRule>,
+    kinds: HashMap<String, LineKind>,
+    default_kind: LineKind,
     names: Vec<String>,
     by_name: HashMap<String, usize>,
     depeg: Decimal,
@@ -53,26 +105,25 @@ impl Kernel {
             .collect();
         let rules = names
             .iter()
-            .map(|n| ClassRule {
-                tiers: params
-                    .classes
-                    .get(n)
-                    .map(|ts| {
-                        ts.iter()
-                            .map(|t| {
-                                let h = t.haircut.clamp(Decimal::ZERO, Decimal::ONE);
-                                (t.up_to, Decimal::ONE - h)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                cap: params
-                    .caps
-                    .get(n)
-                    .map(|c| (*c).clamp(Decimal::ZERO, Decimal::ONE)),
+            .map(|n| {
+                ClassRule::new(
+                    params.classes.get(n).map_or(&[][..], Vec::as_slice),
+                    params
+                        .caps
+                        .get(n)
+                        .map(|c| (*c).clamp(Decimal::ZERO, Decimal::ONE)),
+                )
             })
             .collect();
+        // Every asset the parameters name, resolved once; others take the default class.
+        let mut kinds: HashMap<String, LineKind> = HashMap::new();
+        for a in params.asset_class.keys().chain(params.stablecoins.iter()) {
+            kinds.insert(a.clone(), kind_of(params, &by_name, a));
+        }
+        let default_kind = kind_of(params, &by_name, "\u{0}");
         Kernel {
+            kinds,
+            default_kind,
             depeg_class: by_name.get(&params.depeg_class).copied().unwrap_or(NO_RULE),
             rules,
             names,
@@ -92,13 +143,13 @@ impl Kernel {
     }
 
     fn line(&self, asset: &str, quantity: Decimal) -> Line {
-        let class = self.class_name(asset);
+        let k = self.kinds.get(asset).copied().unwrap_or(self.default_kind);
         Line {
             asset: asset.to_owned(),
             quantity,
-            class: self.by_name.get(class).copied().unwrap_or(NO_RULE),
-            stable: self.params.stablecoins.contains(asset),
-            testnet: class == TESTNET_CLASS,
+            class: k.class,
+            stable: k.stable,
+            testnet: k.testnet,
             cash: asset == CASH_ASSET,
         }
     }
@@ -108,7 +159,8 @@ impl Kernel {
         self.names.get(i).map(String::as_str)
     }
 
-    /// Progressive haircuts on `mv` for class `class` (exact).
+    /// Progressive haircuts on `mv` for class `class` (exact): only the slice `mv` falls in
+    /// is computed, on top of the precomputed CV of the slices below.
     fn tiered(&self, class: usize, mv: Decimal) -> Decimal {
         if mv <= Decimal::ZERO {
             return mv;
@@ -116,23 +168,13 @@ impl Kernel {
         let Some(rule) = self.rules.get(class) else {
             return Decimal::ZERO;
         };
-        let mut cv = Decimal::ZERO;
-        let mut from = Decimal::ZERO;
-        for (up_to, factor) in &rule.tiers {
-            let top = up_to.map_or(mv, |u| u.min(mv));
-            if top > from {
-                cv += (top - from) * factor;
-            }
-            match up_to {
-                Some(u) => from = from.max(*u),
-                None => break,
-            }
-            if from >= mv {
-                break;
+        for t in &rule.tiers {
+            if t.up_to.is_none_or(|u| mv <= u) {
+                return t.base + (mv - t.from) * t.factor;
             }
         }
         // MV above the last bounded tier counts nothing (the method's rule).
-        cv
+        rule.top.map_or(Decimal::ZERO, |(_, base)| base)
     }
 
     /// The pre-cap CV of one line at `price` and the class index its cap is looked up in.
@@ -196,6 +238,23 @@ impl Kernel {
             }
         }
         (total - excess, excess)
+    }
+}
+
+/// How an asset is valued, resolved once per asset code.
+#[derive(Clone, Copy, Debug)]
+struct LineKind {
+    class: usize,
+    stable: bool,
+    testnet: bool,
+}
+
+fn kind_of(params: &ValuationParams, by_name: &HashMap<String, usize>, asset: &str) -> LineKind {
+    let class = params.class_of(asset);
+    LineKind {
+        class: by_name.get(class).copied().unwrap_or(NO_RULE),
+        stable: params.stablecoins.contains(asset),
+        testnet: class == TESTNET_CLASS,
     }
 }
 
