@@ -80,7 +80,6 @@ pub struct Kernel {
     kinds: HashMap<String, LineKind>,
     default_kind: LineKind,
     names: Vec<String>,
-    by_name: HashMap<String, usize>,
     depeg: Decimal,
     depeg_class: usize,
     params: ValuationParams,
@@ -127,7 +126,6 @@ impl Kernel {
             depeg_class: by_name.get(&params.depeg_class).copied().unwrap_or(NO_RULE),
             rules,
             names,
-            by_name,
             depeg: params.depeg,
             params: params.clone(),
         }
