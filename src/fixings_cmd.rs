@@ -237,7 +237,10 @@ alpha = "1"
             "stress.scenarios.x.cash",
             "risk.alpha",
         ] {
-            assert!(errors.iter().any(|e| e.starts_with(path)), "{path} missing in {errors:?}");
+            assert!(
+                errors.iter().any(|e| e.starts_with(path)),
+                "{path} missing in {errors:?}"
+            );
         }
         let unknown = crate::config::parse("[risk]\nhorizon = 2\n").unwrap_err();
         assert!(unknown[0].to_string().contains("risk"), "{unknown:?}");
