@@ -4,6 +4,7 @@ mod access;
 mod assets_cmd;
 mod audit_cmd;
 mod config;
+mod fixings_cmd;
 mod http;
 mod metrics;
 mod plan;
@@ -97,6 +98,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The daily fixings store of collateral at risk (margin.md 4.1): import a
+    /// `date,asset,price` CSV, or list what is stored.
+    Fixings {
+        #[command(subcommand)]
+        action: FixingsAction,
+    },
     /// Serve only the simulators of the config's `sim = true` streaming connectors (a load
     /// from another process than the tracker): prints `<connector id> <ws url>` per simulator.
     Sim {
@@ -109,6 +116,27 @@ enum Command {
         /// Stop after this many seconds (default: until Ctrl-C or SIGTERM).
         #[arg(long)]
         seconds: Option<u64>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum FixingsAction {
+    /// Import a CSV with the header `date,asset,price`; a day already stored is kept.
+    Import {
+        csv: PathBuf,
+        /// Config whose `[risk] store` to use (default: the data dir).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// List the stored fixings, of ASSET only when given.
+    List {
+        asset: Option<String>,
+        /// Config whose `[risk] store` to use (default: the data dir).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// One JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -279,6 +307,38 @@ fn main() -> ExitCode {
         Command::Venues { json } => {
             print!("{}", venues_cmd::render(json));
             ExitCode::SUCCESS
+        }
+        Command::Fixings { action } => {
+            let config = match &action {
+                FixingsAction::Import { config, .. } | FixingsAction::List { config, .. } => {
+                    config.clone()
+                }
+            };
+            let risk = match config.as_deref() {
+                Some(p) => match load_config(Some(p)) {
+                    Ok((c, _)) => c.risk,
+                    Err(code) => return code,
+                },
+                None => Default::default(),
+            };
+            let store = fixings_cmd::store_path(&risk, config.as_deref());
+            let outcome = match action {
+                FixingsAction::Import { csv, .. } => fixings_cmd::import(&csv, &store),
+                FixingsAction::List { asset, json, .. } => {
+                    fixings_cmd::list(&store, asset.as_deref(), json)
+                }
+            };
+            match outcome {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(fixings_cmd::FixingsCmdError::Input(e)) => refuse(None, [e]),
+                Err(fixings_cmd::FixingsCmdError::Store(e)) => {
+                    eprintln!("{e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
         }
         Command::CheckConfig { path } => {
             let (cfg, name) = match load_config(Some(&path)) {

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod audit;
 pub mod core;
 pub mod driver;
+pub mod margin;
 pub mod publish;
 pub mod reference;
 pub mod valuation;

@@ -10,6 +10,7 @@ pub mod observation;
 #[macro_use]
 pub mod records;
 pub mod margin;
+pub mod risk;
 pub mod shared;
 pub mod time;
 pub mod topics;
@@ -18,6 +19,7 @@ pub mod write;
 pub use margin::*;
 pub use observation::{split_held, BalanceObs, Observation, QuoteObs, SourceRef};
 pub use records::*;
+pub use risk::*;
 pub use shared::SharedStr;
 pub use time::Ts;
 pub use topics::{Record, TopicNames};

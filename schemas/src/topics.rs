@@ -2,6 +2,7 @@
 
 use crate::margin::{PositionRecord, VenueMarginRecord};
 use crate::records::*;
+use crate::risk::{CollateralRiskRecord, MarginCallRecord, StressReportRecord};
 use serde::Serialize;
 
 /// Topic names for one prefix (`collateral` by default): `<prefix>.<name>.v1`.
@@ -15,6 +16,9 @@ pub struct TopicNames {
     pub margin_requirements: String,
     pub venue_margin: String,
     pub positions: String,
+    pub margin_calls: String,
+    pub stress: String,
+    pub risk: String,
 }
 
 impl TopicNames {
@@ -30,11 +34,14 @@ impl TopicNames {
             margin_requirements: format!("{prefix}.margin-requirements.v1"),
             venue_margin: format!("{prefix}.venue-margin.v1"),
             positions: format!("{prefix}.positions.v1"),
+            margin_calls: format!("{prefix}.margin-calls.v1"),
+            stress: format!("{prefix}.stress.v1"),
+            risk: format!("{prefix}.risk.v1"),
         }
     }
 
     /// The topics this service writes (created at start-up if missing).
-    pub fn produced(&self) -> [&str; 7] {
+    pub fn produced(&self) -> [&str; 10] {
         [
             &self.prices,
             &self.balances,
@@ -43,6 +50,9 @@ impl TopicNames {
             &self.feed_status,
             &self.venue_margin,
             &self.positions,
+            &self.margin_calls,
+            &self.stress,
+            &self.risk,
         ]
     }
 }
@@ -63,6 +73,9 @@ pub enum TopicKind {
     FeedStatus,
     VenueMargin,
     Positions,
+    MarginCalls,
+    Stress,
+    Risk,
 }
 
 /// Any record the pipeline emits.
@@ -76,6 +89,9 @@ pub enum Record {
     FeedStatus(FeedStatus),
     VenueMargin(VenueMarginRecord),
     Position(PositionRecord),
+    MarginCall(MarginCallRecord),
+    StressReport(StressReportRecord),
+    CollateralRisk(CollateralRiskRecord),
 }
 
 impl Record {
@@ -88,6 +104,9 @@ impl Record {
             Record::FeedStatus(_) => FeedStatusSchema::VALUE,
             Record::VenueMargin(_) => crate::margin::VenueMarginSchema::VALUE,
             Record::Position(_) => crate::margin::PositionSchema::VALUE,
+            Record::MarginCall(_) => crate::risk::MarginCallSchema::VALUE,
+            Record::StressReport(_) => crate::risk::StressReportSchema::VALUE,
+            Record::CollateralRisk(_) => crate::risk::CollateralRiskSchema::VALUE,
         }
     }
 
@@ -100,6 +119,9 @@ impl Record {
             Record::FeedStatus(_) => TopicKind::FeedStatus,
             Record::VenueMargin(_) => TopicKind::VenueMargin,
             Record::Position(_) => TopicKind::Positions,
+            Record::MarginCall(_) => TopicKind::MarginCalls,
+            Record::StressReport(_) => TopicKind::Stress,
+            Record::CollateralRisk(_) => TopicKind::Risk,
         }
     }
 
@@ -112,6 +134,9 @@ impl Record {
             TopicKind::FeedStatus => &names.feed_status,
             TopicKind::VenueMargin => &names.venue_margin,
             TopicKind::Positions => &names.positions,
+            TopicKind::MarginCalls => &names.margin_calls,
+            TopicKind::Stress => &names.stress,
+            TopicKind::Risk => &names.risk,
         }
     }
 
@@ -125,6 +150,9 @@ impl Record {
             Record::FeedStatus(r) => format!("{}/{}", r.connector, r.stream),
             Record::VenueMargin(r) => r.key(),
             Record::Position(r) => r.key(),
+            Record::MarginCall(r) => r.account.clone(),
+            Record::StressReport(r) => r.account.clone(),
+            Record::CollateralRisk(r) => r.account.clone(),
         }
     }
 

@@ -53,6 +53,12 @@ pub struct Config {
     /// Statements (compliance.md section 2).
     #[serde(default)]
     pub statements: StatementsConfig,
+    /// Stress scenarios (margin.md section 3); `[stress.scenarios]` replaces the default library.
+    #[serde(default)]
+    pub stress: normalizer::margin::config::StressConfig,
+    /// Collateral at risk and the fixings store (margin.md section 4).
+    #[serde(default)]
+    pub risk: normalizer::margin::config::RiskConfig,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -206,6 +212,9 @@ fn default_true() -> bool {
 pub struct AccountConfig {
     /// Margin requirement in USD.
     pub requirement: Option<Decimal>,
+    /// CSA terms of the account's margin calls (margin.md section 2); absent = the defaults.
+    #[serde(default)]
+    pub terms: Option<normalizer::margin::config::CsaTerms>,
     /// Off-exchange collateral: locked at a custodian, credited at an exchange (compliance.md
     /// 3.1).
     #[serde(default)]
@@ -327,6 +336,9 @@ pub struct AssetsConfig {
     /// its assets and codes replace those with the same code / (venue, code).
     #[serde(default)]
     pub registry_file: Option<std::path::PathBuf>,
+    /// Top-up step grid by asset (margin.md section 2.6): `BTC = "0.00000001"`.
+    #[serde(default)]
+    pub steps: normalizer::margin::config::AssetSteps,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -563,9 +575,19 @@ pub fn parse(text: &str) -> Result<Config, Vec<ConfigError>> {
             "statements" => {
                 cfg.statements = section("statements", value, &mut errors).unwrap_or_default()
             }
+            "stress" => {
+                if let Some(d) = section("stress", value, &mut errors) {
+                    cfg.stress = d;
+                }
+            }
+            "risk" => {
+                if let Some(d) = section("risk", value, &mut errors) {
+                    cfg.risk = d;
+                }
+            }
             other => errors.push(ConfigError::new(
                 other,
-                "unknown section, expected one of connectors, reference, kafka, accounts, assets, runtime, valuation, margin, dashboard, audit, statements",
+                "unknown section, expected one of connectors, reference, kafka, accounts, assets, runtime, valuation, margin, dashboard, audit, statements, stress, risk",
             )),
         }
     }

@@ -35,6 +35,19 @@ impl Config {
             }
         }
         errors.extend(self.runtime.validate("runtime"));
+        // The margin engine's sections (normalizer::margin::config) report `(path, problem)`.
+        let margin = self
+            .accounts
+            .iter()
+            .filter_map(|(name, a)| Some((name, a.terms.as_ref()?)))
+            .flat_map(|(name, t)| t.validate(&format!("accounts.{name}.terms")))
+            .chain(self.stress.validate("stress"))
+            .chain(self.risk.validate("risk"))
+            .chain(normalizer::margin::config::validate_steps(
+                &self.assets.steps,
+                "assets.steps",
+            ));
+        errors.extend(margin.map(|(path, problem)| ConfigError::new(path, problem)));
         errors.extend(self.reference.validate("reference"));
         errors
     }

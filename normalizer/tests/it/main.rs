@@ -3,6 +3,11 @@
 mod encumbrance;
 mod jsonl;
 mod kafka_mock;
+mod margin_examples;
+mod margin_fixings;
+mod margin_golden;
+mod margin_props;
+mod margin_support;
 mod reference_digest;
 mod reference_examples;
 mod reference_parallel;

@@ -34,6 +34,18 @@ fn generated() -> Vec<(&'static str, String)> {
             "position.v1",
             serde_json::to_string_pretty(&json_schema_for::<PositionRecord>()),
         ),
+        (
+            "margin_call.v1",
+            serde_json::to_string_pretty(&json_schema_for::<MarginCallRecord>()),
+        ),
+        (
+            "stress_report.v1",
+            serde_json::to_string_pretty(&json_schema_for::<StressReportRecord>()),
+        ),
+        (
+            "collateral_risk.v1",
+            serde_json::to_string_pretty(&json_schema_for::<CollateralRiskRecord>()),
+        ),
     ]
     .into_iter()
     .map(|(n, s)| (n, s.unwrap() + "\n"))

@@ -2,5 +2,6 @@
 
 mod golden;
 mod json_schema;
+mod risk;
 mod support;
 mod write;
