@@ -4,6 +4,7 @@ mod access;
 mod assets_cmd;
 mod audit_cmd;
 mod config;
+mod engine;
 mod fixings_cmd;
 mod http;
 mod metrics;
@@ -228,7 +229,19 @@ fn load_config(path: Option<&std::path::Path>) -> Result<(config::Config, String
         },
     };
     match config::parse(&text) {
-        Ok(c) => Ok((c, name)),
+        Ok(mut c) => {
+            c.dir = path
+                .and_then(|p| p.parent())
+                .map(|d| {
+                    if d.as_os_str().is_empty() {
+                        std::path::Path::new(".")
+                    } else {
+                        d
+                    }
+                })
+                .map(std::path::Path::to_path_buf);
+            Ok((c, name))
+        }
         Err(errors) => Err(refuse(Some(&name), errors)),
     }
 }
@@ -388,6 +401,20 @@ fn main() -> ExitCode {
                 if let Err(e) = normalizer::audit::chain::sign::load_signing_key(k) {
                     return refuse(Some(&name), [format!("audit.signing_key_file: {e}")]);
                 }
+            }
+            // The margin engine: its fixings store is embedded; one that cannot be opened (another
+            // tracker holds it) leaves collateral at risk on the CSV's and today's fixings.
+            let store = match engine::open_store(&cfg) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    eprintln!("{e}: fixings are kept in memory only for this run");
+                    None
+                }
+            };
+            let mut plan = plan;
+            match engine::margin_state(&cfg, &plan.normalizer, store) {
+                Ok(m) => plan.normalizer.set_margin_engine(m),
+                Err(e) => return refuse(Some(&name), [e]),
             }
             // Off loopback the endpoints need tokens, or the tracker does not start (exit 2).
             let access = if cfg.dashboard.enabled && !args.no_dashboard {

@@ -135,6 +135,11 @@ pub fn replay(
             }
         }
     };
+    let mut plan = plan;
+    // The margin engine, with the CSV's fixings only: a replay writes no store.
+    let margin = crate::engine::margin_state(&cfg, &plan.normalizer, None)
+        .map_err(|e| ReplayError::Config(vec![e]))?;
+    plan.normalizer.set_margin_engine(margin);
     let index: HashMap<&str, usize> = plan
         .connectors
         .iter()

@@ -186,7 +186,8 @@ enum ToReference {
 /// loop to publish in this order.
 struct FromReference {
     records: Vec<Record>,
-    stats: CoreStats,
+    /// The normalizer's counters (none from the risk worker).
+    stats: Option<CoreStats>,
     /// How long computing the cuts of one clock check took.
     busy: Option<Duration>,
 }
@@ -211,6 +212,34 @@ fn reference_thread(
     // loop a futex wake per quote, a poll every millisecond costs nothing per quote and
     // delays a state update by at most that (the cut waits `grace`, 100 ms by default).
     const POLL: Duration = Duration::from_millis(1);
+    // Collateral at risk runs on its own thread (margin.md section 4: never delaying a cut);
+    // its records join the loop's stream when a run returns.
+    let (risk_tx, risk_rx) = std::sync::mpsc::channel::<crate::core::margin::RiskWork>();
+    if normalizer.risk_worker(risk_tx) {
+        let out = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("risk".into())
+            .spawn(move || {
+                for (setup, history, job) in risk_rx {
+                    let records = setup
+                        .run(&history, &job, 2)
+                        .into_iter()
+                        .map(Record::CollateralRisk)
+                        .collect();
+                    let batch = FromReference {
+                        records,
+                        stats: None,
+                        busy: None,
+                    };
+                    if out.send(batch).is_err() {
+                        return;
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the risk thread: no collateral_risk.v1");
+        }
+    }
     let mut held: VecDeque<Held> = VecDeque::new();
     let mut records = Vec::new();
     let mut next_check = Instant::now() + CLOCK;
@@ -242,7 +271,7 @@ fn reference_thread(
                 }
                 let _ = tx.send(FromReference {
                     records,
-                    stats: normalizer.stats().clone(),
+                    stats: Some(normalizer.stats().clone()),
                     busy: None,
                 });
                 return;
@@ -277,7 +306,7 @@ fn reference_thread(
         if !records.is_empty() || busy.is_some() {
             let batch = FromReference {
                 records: std::mem::take(&mut records),
-                stats: normalizer.stats().clone(),
+                stats: Some(normalizer.stats().clone()),
                 busy,
             };
             if tx.send(batch).is_err() {
@@ -441,7 +470,9 @@ pub async fn run_live<T: Tap>(
             },
             Some(batch) = from_ref.recv() => {
                 records.extend(batch.records);
-                core_stats = batch.stats;
+                if let Some(s) = batch.stats {
+                    core_stats = s;
+                }
                 if let Some(b) = batch.busy {
                     tap.cuts(b);
                 }

@@ -20,6 +20,10 @@ pub const DEFAULT_CONFIG_PATH: &str = "config/default.toml";
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The folder of the config file, when read from one (relative paths such as
+    /// `[risk] fixings_csv` resolve from it); not a config field.
+    #[serde(skip)]
+    pub dir: Option<std::path::PathBuf>,
     /// One entry per venue instance.
     #[serde(default)]
     pub connectors: Vec<ConnectorConfig>,

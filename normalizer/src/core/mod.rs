@@ -17,6 +17,7 @@ use schemas::{
 use std::collections::{BTreeMap, HashMap};
 
 mod balances;
+pub mod margin;
 mod venue_margin;
 
 use balances::{account_of, expect_sources};
@@ -211,6 +212,8 @@ pub struct Normalizer {
     usd_prices: HashMap<String, ReferencePrice>,
     /// Venue margin and positions (margin.md section 1).
     venue: venue_margin::VenueState,
+    /// Calls, stress, collateral at risk (margin.md sections 2-4), when configured.
+    margin: Option<margin::MarginState>,
 }
 
 impl Normalizer {
@@ -239,6 +242,7 @@ impl Normalizer {
             requirements: BTreeMap::new(),
             usd_prices: HashMap::new(),
             venue: Default::default(),
+            margin: None,
         }
     }
 
@@ -408,14 +412,17 @@ impl Normalizer {
         for rp in self.engine.tick(t, &self.quotes) {
             if rp.quote == CASH {
                 self.usd_prices.insert(rp.base.clone(), rp.clone());
+                self.margin_on_reference(&rp);
             }
             out.push(Record::ReferencePrice(rp));
         }
         // Every account with balances or a requirement is valued at the same cut, from the
         // reference prices just published.
-        for report in self.valuer.value(t, &self.usd_prices, &self.requirements) {
-            out.push(Record::CollateralReport(report));
-        }
+        let reports = self.valuer.value(t, &self.usd_prices, &self.requirements);
+        let mut margin = Vec::new();
+        self.margin_after_reports(t, &reports, &mut margin);
+        out.extend(reports.into_iter().map(Record::CollateralReport));
+        out.extend(margin);
         self.next_tick = Some(t.plus_millis(self.cadence_ms));
     }
 }
