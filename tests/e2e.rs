@@ -819,13 +819,10 @@ tokens_env = "CT_E2E_DASH_TOKENS"
     }
 }
 
-/// collateral.md's worked examples out of the running system: a capture of real-format venue
-/// frames (five Coinbase instances quoting R1's mids, three quoting SOL at 150.15) and two
-/// custodian responses is replayed through the binary, and the published collateral reports
-/// carry C1's, C4's and C5's figures.
-#[test]
-fn worked_examples_come_out_of_the_running_system() {
-    let dir = tempfile::tempdir().unwrap();
+/// collateral.md's C1/C4 as a capture: five Coinbase instances quoting R1's BTC mids (median
+/// 64003.25), three quoting SOL at 150.15 and USDC at 1.0000, and two custodians holding 100 BTC
+/// (`custody-c1`) and 100 BTC + 40,000 SOL (`custody-c4`).
+fn c4_capture(dir: &Path) -> PathBuf {
     let t = |ms: u64| format!("2026-11-24T11:00:{:02}.{:03}000Z", ms / 1000, ms % 1000);
     let mut lines = Vec::new();
     let mut frame = |connector: &str, venue: &str, channel: &str, at: String, frame: String| {
@@ -887,6 +884,16 @@ fn worked_examples_come_out_of_the_running_system() {
         t(301),
         custody(r#"{"currency":"BTC","total":"100"},{"currency":"SOL","total":"40000"}"#),
     );
+    for i in 0..3u64 {
+        let at = t(250 + i);
+        frame(
+            &format!("cb{i}"),
+            "coinbase",
+            "ws",
+            at.clone(),
+            ticker("USDC-USD", "0.9999", "1.0001", &at, 5),
+        );
+    }
     // A later frame moves the capture clock past the 1 s tick that values everything.
     let late = t(1500);
     frame(
@@ -896,8 +903,19 @@ fn worked_examples_come_out_of_the_running_system() {
         late.clone(),
         ticker("BTC-USD", "64000.00", "64001.00", &late, 3),
     );
-    let cap = dir.path().join("examples.capture.jsonl");
+    let cap = dir.join("examples.capture.jsonl");
     std::fs::write(&cap, lines.join("\n") + "\n").unwrap();
+    cap
+}
+
+/// collateral.md's worked examples out of the running system: a capture of real-format venue
+/// frames (five Coinbase instances quoting R1's mids, three quoting SOL at 150.15) and two
+/// custodian responses is replayed through the binary, and the published collateral reports
+/// carry C1's, C4's and C5's figures.
+#[test]
+fn worked_examples_come_out_of_the_running_system() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = c4_capture(dir.path());
 
     let generic = |id: &str, account: &str| {
         format!(
@@ -1716,4 +1734,133 @@ fn venue_margin_and_positions_come_out_of_replay() {
             .any(|f| f == "UNREALIZED_LOSS"),
         "{a}"
     );
+}
+
+/// margin.md's worked examples out of the running system: C4's capture replayed with CSA terms,
+/// the default stress library and a fixings CSV whose 2-day returns are E1's.
+#[test]
+fn margin_examples_come_out_of_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let cap = c4_capture(dir.path());
+    // Fixings from 100 on two days, then each day P_t = P_(t-2) x (1 + r): E1's ten returns.
+    let returns = [
+        ("-0.082", "-0.145"),
+        ("-0.041", "-0.063"),
+        ("0.025", "0.041"),
+        ("-0.153", "-0.221"),
+        ("0.012", "-0.015"),
+        ("-0.006", "0.022"),
+        ("0.071", "0.102"),
+        ("-0.028", "-0.049"),
+        ("0.033", "0.008"),
+        ("-0.095", "-0.112"),
+    ];
+    let d = |s: &str| s.parse::<rust_decimal::Decimal>().unwrap();
+    let (mut btc, mut sol) = (vec![d("100"), d("100")], vec![d("100"), d("100")]);
+    for (k, (b, s)) in returns.iter().enumerate() {
+        btc.push(btc[k] * (d("1") + d(b)));
+        sol.push(sol[k] * (d("1") + d(s)));
+    }
+    let mut csv = String::from("date,asset,price\n");
+    for k in 0..12 {
+        let day = format!("2026-11-{:02}", 13 + k);
+        csv += &format!("{day},BTC,{}\n{day},SOL,{}\n", btc[k], sol[k]);
+    }
+    std::fs::write(dir.path().join("history.csv"), csv).unwrap();
+    let run = |requirement: &str, terms: &str| -> Vec<serde_json::Value> {
+        let mut cfg = String::new();
+        for i in 0..5 {
+            cfg += &format!("[[connectors]]\nid = \"cb{i}\"\nkind = \"coinbase\"\ninstruments = [\"BTC-USD\", \"SOL-USD\", \"USDC-USD\"]\n\n");
+        }
+        cfg += "[[connectors]]\nid = \"custody-c4\"\nkind = \"generic_rest\"\naccount = \"fund-c4\"\napi_key_env = \"UNUSED_IN_REPLAY\"\n[connectors.generic]\npath = \"/v1/balances\"\nlist = \"/data/balances\"\nasset = \"/currency\"\ntotal = \"/total\"\n\n";
+        cfg += "[reference]\npairs = [\"BTC-USD\", \"SOL-USD\", \"USDC-USD\"]\n\n";
+        cfg += &format!("[accounts.fund-c4]\nrequirement = \"{requirement}\"\n\n[accounts.fund-c4.terms]\n{terms}\n");
+        cfg += "[risk]\nalpha = \"0.85\"\nhorizon_days = 2\nhorizon_days_alt = 2\nmin_scenarios = 10\nfixings_csv = \"history.csv\"\n[risk.adv]\nSOL = \"150000\"\n";
+        let path = dir.path().join("margin.toml");
+        std::fs::write(&path, cfg).unwrap();
+        let o = bin().arg("replay").arg(&cap).arg("--config").arg(&path).output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|r| r["account"] == "fund-c4")
+            .collect()
+    };
+    let last = |records: &[serde_json::Value], schema: &str| -> serde_json::Value {
+        records
+            .iter()
+            .rev()
+            .find(|r| r["schema"] == schema)
+            .unwrap_or_else(|| panic!("no {schema}"))
+            .clone()
+    };
+    // M1: requirement 9,000,000, MTA 250,000, rounding 10,000 -> call 330,000.
+    let m1 = run(
+        "9000000",
+        "minimum_transfer_amount = \"250000\"\nrounding = \"10000\"\ncall_target = \"1\"\nreturn_above = \"1\"",
+    );
+    let call = last(&m1, "margin_call.v1");
+    assert_eq!(call["direction"], "CALL", "{call}");
+    // Unrounded (the scale is the computation's): the same number as margin.md's.
+    assert_eq!(d(call["raw_amount"].as_str().unwrap()), d("329974.21875"));
+    assert_eq!(call["amount"], "330000");
+    assert_eq!(call["state"], "OPEN");
+    // B1: call target 1.10: top-ups by full revaluation; the SOL cap excess is idle.
+    let b1 = run(
+        "9000000",
+        "call_target = \"1.10\"\ntopup_assets = [\"USDC\", \"BTC\", \"USD\"]",
+    );
+    let call = last(&b1, "margin_call.v1");
+    let topup = |asset: &str| {
+        call["topups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["asset"] == asset)
+            .unwrap_or_else(|| panic!("no {asset} top-up in {call}"))["quantity"]
+            .clone()
+    };
+    assert_eq!(topup("USDC"), "993918.57");
+    assert_eq!(topup("BTC"), "16.62042923");
+    assert_eq!(topup("USD"), "983979.38");
+    assert_eq!(call["idle_collateral"], "1828874.84");
+    // S1 (requirement 5,000,000) and E1, E2, L1 from the CSV's fixings.
+    let s1 = run("5000000", "");
+    let stress = last(&s1, "stress_report.v1");
+    let scenario = |name: &str| {
+        stress["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(scenario("okx_mr6_down")["collateral_value"], "6522013.31");
+    assert_eq!(scenario("okx_mr6_down")["coverage"], "1.3044");
+    assert_eq!(scenario("deribit_pm_down")["collateral_value"], "7341821.65");
+    assert_eq!(scenario("deribit_pm_down")["coverage"], "1.4683");
+    let risk = last(&s1, "collateral_risk.v1");
+    assert_eq!(risk["n_scenarios"], 10, "{risk}");
+    assert_eq!(risk["es"], "1163582.92");
+    assert_eq!(risk["var"], "803936.50");
+    assert_eq!(risk["coverage_after_es"], "1.5012");
+    let asset = |a: &str| {
+        risk["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["asset"] == a)
+            .unwrap()
+            .clone()
+    };
+    let (b, s) = (asset("BTC"), asset("SOL"));
+    assert_eq!((b["es_pct"].clone(), b["effective_haircut"].clone()), ("0.133667".into(), "0.055470".into()));
+    assert!(b["flags"].as_array().unwrap().iter().any(|f| f == "HAIRCUT_BELOW_ES"));
+    assert_eq!((s["es_pct"].clone(), s["effective_haircut"].clone()), ("0.195667".into(), "0.258475".into()));
+    assert!(!s["flags"].as_array().unwrap().iter().any(|f| f == "HAIRCUT_BELOW_ES"));
+    assert_eq!(s["liquidity_days"], 3);
+    assert_eq!(s["liquidity_horizon"], 5);
+    assert_eq!(risk["liquidity_addon"], "682939.45");
 }
