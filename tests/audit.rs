@@ -129,7 +129,9 @@ fn the_demo_logs_every_published_record_and_its_replay_logs_the_same_records() {
     std::fs::write(
         &cfg,
         format!(
-            "{demo}\n[audit]\nsigning_key_file = {:?}\n",
+            // A cut waits 1 s for late quotes (default 100 ms): on a loaded machine a quote
+            // read on time must not miss its cut live while replay includes it.
+            "{demo}\n[audit]\nsigning_key_file = {:?}\n\n[runtime]\ntick_grace_ms = 1000\n",
             sk.display().to_string()
         ),
     )
