@@ -25,6 +25,8 @@ struct Snapshot {
     feeds: BTreeMap<String, String>,
     venue_margins: BTreeMap<String, String>,
     positions: BTreeMap<String, String>,
+    /// The latest margin call, stress and risk record per account.
+    margin: BTreeMap<String, String>,
     /// Per venue-margin key: `(received_at, coverage)`, oldest first, the last hour.
     coverage: BTreeMap<String, std::collections::VecDeque<(schemas::Ts, String)>>,
 }
@@ -66,6 +68,9 @@ impl Dashboard {
             Record::FeedStatus(_) => ("feed", r.key()),
             Record::VenueMargin(_) => ("margin", r.key()),
             Record::Position(_) => ("position", r.key()),
+            Record::MarginCall(c) => ("engine", format!("call/{}", c.account)),
+            Record::StressReport(c) => ("engine", format!("stress/{}", c.account)),
+            Record::CollateralRisk(c) => ("engine", format!("risk/{}", c.account)),
             _ => return,
         };
         let json = r.to_json();
@@ -86,6 +91,7 @@ impl Dashboard {
                 "report" => &mut s.reports,
                 "margin" => &mut s.venue_margins,
                 "position" => &mut s.positions,
+                "engine" => &mut s.margin,
                 _ => &mut s.feeds,
             };
             match r {
@@ -124,12 +130,13 @@ impl Dashboard {
             })
             .collect();
         format!(
-            r#"{{"reference_prices":{},"reports":{},"feeds":{},"venue_margins":{},"positions":{},"coverage_history":{{{}}}}}"#,
+            r#"{{"reference_prices":{},"reports":{},"feeds":{},"venue_margins":{},"positions":{},"margin":{},"coverage_history":{{{}}}}}"#,
             list(&s.reference_prices),
             list(&s.reports),
             list(&s.feeds),
             list(&s.venue_margins),
             list(&s.positions),
+            list(&s.margin),
             history.join(",")
         )
     }

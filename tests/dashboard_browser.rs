@@ -192,6 +192,9 @@ fn the_dashboard_shows_live_prices_and_the_margin_call_in_a_browser() {
         "id=\"coverage-chart\"",
         "class=\"coverage-line\"",
         "class=\"band\"",
+        "Margin calls, stress and collateral at risk",
+        "data-margin-account=\"fund-b\"",
+        "okx_mr6_down",
     ] {
         assert!(
             page.contains(needle),

@@ -1778,7 +1778,13 @@ fn margin_examples_come_out_of_replay() {
         cfg += "[risk]\nalpha = \"0.85\"\nhorizon_days = 2\nhorizon_days_alt = 2\nmin_scenarios = 10\nfixings_csv = \"history.csv\"\n[risk.adv]\nSOL = \"150000\"\n";
         let path = dir.path().join("margin.toml");
         std::fs::write(&path, cfg).unwrap();
-        let o = bin().arg("replay").arg(&cap).arg("--config").arg(&path).output().unwrap();
+        let o = bin()
+            .arg("replay")
+            .arg(&cap)
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{}", stderr(&o));
         String::from_utf8(o.stdout)
             .unwrap()
@@ -1839,7 +1845,10 @@ fn margin_examples_come_out_of_replay() {
     };
     assert_eq!(scenario("okx_mr6_down")["collateral_value"], "6522013.31");
     assert_eq!(scenario("okx_mr6_down")["coverage"], "1.3044");
-    assert_eq!(scenario("deribit_pm_down")["collateral_value"], "7341821.65");
+    assert_eq!(
+        scenario("deribit_pm_down")["collateral_value"],
+        "7341821.65"
+    );
     assert_eq!(scenario("deribit_pm_down")["coverage"], "1.4683");
     let risk = last(&s1, "collateral_risk.v1");
     assert_eq!(risk["n_scenarios"], 10, "{risk}");
@@ -1856,10 +1865,24 @@ fn margin_examples_come_out_of_replay() {
             .clone()
     };
     let (b, s) = (asset("BTC"), asset("SOL"));
-    assert_eq!((b["es_pct"].clone(), b["effective_haircut"].clone()), ("0.133667".into(), "0.055470".into()));
-    assert!(b["flags"].as_array().unwrap().iter().any(|f| f == "HAIRCUT_BELOW_ES"));
-    assert_eq!((s["es_pct"].clone(), s["effective_haircut"].clone()), ("0.195667".into(), "0.258475".into()));
-    assert!(!s["flags"].as_array().unwrap().iter().any(|f| f == "HAIRCUT_BELOW_ES"));
+    assert_eq!(
+        (b["es_pct"].clone(), b["effective_haircut"].clone()),
+        ("0.133667".into(), "0.055470".into())
+    );
+    assert!(b["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "HAIRCUT_BELOW_ES"));
+    assert_eq!(
+        (s["es_pct"].clone(), s["effective_haircut"].clone()),
+        ("0.195667".into(), "0.258475".into())
+    );
+    assert!(!s["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f == "HAIRCUT_BELOW_ES"));
     assert_eq!(s["liquidity_days"], 3);
     assert_eq!(s["liquidity_horizon"], 5);
     assert_eq!(risk["liquidity_addon"], "682939.45");

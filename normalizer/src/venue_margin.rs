@@ -36,6 +36,9 @@ pub struct MarginParams {
     pub danger_below: Decimal,
     /// How much of a settlement asset's unrealized P&L counts as collateral.
     pub unrealized_pnl: UnrealizedPnl,
+    /// The coverage a rebalancing suggestion brings a venue account in `WARN` or worse back
+    /// to (margin.md issue "margin engine" 3; default 2.5: above `warn_below` with room).
+    pub target_coverage: Decimal,
 }
 
 impl Default for MarginParams {
@@ -44,6 +47,7 @@ impl Default for MarginParams {
             warn_below: Decimal::new(20, 1),
             danger_below: Decimal::new(125, 2),
             unrealized_pnl: UnrealizedPnl::default(),
+            target_coverage: Decimal::new(25, 1),
         }
     }
 }
@@ -67,6 +71,15 @@ impl MarginParams {
                 format!(
                     "must not be below danger_below ({}), got {}",
                     self.danger_below, self.warn_below
+                ),
+            ));
+        }
+        if self.target_coverage < self.warn_below {
+            errors.push((
+                "target_coverage",
+                format!(
+                    "must not be below warn_below ({}), got {}",
+                    self.warn_below, self.target_coverage
                 ),
             ));
         }

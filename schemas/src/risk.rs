@@ -70,8 +70,13 @@ pub struct TopUp {
 pub struct Transfer {
     pub asset: String,
     pub quantity: Decimal,
+    /// Source ids (connectors).
     pub from: String,
     pub to: String,
+    /// The quantity at the asset's reference price, in USD (before any venue haircut).
+    pub value_usd: Decimal,
+    /// The `venue_margin.v1` key whose coverage the transfer restores.
+    pub venue_account: String,
 }
 
 /// `margin_call.v1`: one account's call or return under its CSA terms. Topic

@@ -134,16 +134,18 @@ impl Normalizer {
         reports: &[CollateralReport],
         out: &mut Vec<Record>,
     ) {
+        if self.margin.is_none() {
+            return;
+        }
+        let transfers: Vec<_> = reports.iter().map(|r| self.transfers(&r.account)).collect();
         let Some(m) = self.margin.as_mut() else {
             return;
         };
-        for report in reports {
+        for (report, transfers) in reports.iter().zip(transfers) {
             let seq = next(&mut m.call_seq, &report.account);
-            out.push(Record::MarginCall(m.engine.margin_call(
-                report,
-                &self.usd_prices,
-                seq,
-            )));
+            let mut call = m.engine.margin_call(report, &self.usd_prices, seq);
+            call.transfers = transfers;
+            out.push(Record::MarginCall(call));
             let seq = next(&mut m.stress_seq, &report.account);
             out.push(Record::StressReport(m.engine.stress(report, seq)));
         }

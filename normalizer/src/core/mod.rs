@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 mod balances;
 pub mod margin;
+mod rebalance;
 mod venue_margin;
 
 use balances::{account_of, expect_sources};

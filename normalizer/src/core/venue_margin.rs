@@ -30,6 +30,8 @@ pub struct VenueState {
     /// Per `position.v1` key: its last `seq` (kept after a close, so a reopened position goes
     /// on counting).
     position_seq: HashMap<String, u64>,
+    /// The latest record per key (rebalancing suggestions read them).
+    pub(super) latest: BTreeMap<String, VenueMarginRecord>,
     /// Open positions per key: the last record and the full-list scope it was last listed in.
     open: BTreeMap<String, (PositionRecord, Option<String>, u32)>,
 }
@@ -43,7 +45,7 @@ impl Normalizer {
 
     /// The USD price of `asset` for the `_usd` figures: 1 for USD, else a usable reference
     /// price (OK, DEGRADED, or STALE holding its last good price).
-    fn usd_price(&self, asset: &str) -> Option<Decimal> {
+    pub(super) fn usd_price(&self, asset: &str) -> Option<Decimal> {
         if asset == crate::valuation::CASH_ASSET {
             return Some(Decimal::ONE);
         }
@@ -125,6 +127,7 @@ impl Normalizer {
                 "venue margin band changed"
             );
         }
+        self.venue.latest.insert(key, rec.clone());
         out.push(Record::VenueMargin(rec));
     }
 

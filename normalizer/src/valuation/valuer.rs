@@ -270,6 +270,14 @@ impl AccountValuer {
     }
 
     /// Accounts with state, in order.
+    /// The holdings of `account` as last confirmed (rebalancing suggestions read what is free).
+    pub fn holdings(&self, account: &str) -> impl Iterator<Item = &Holding> {
+        self.accounts
+            .get(account)
+            .into_iter()
+            .flat_map(|a| a.balances.values())
+    }
+
     pub fn accounts(&self) -> impl Iterator<Item = &str> {
         self.accounts.keys().map(String::as_str)
     }

@@ -363,3 +363,112 @@ fn the_rule_is_part_of_the_parameters_hash() {
     });
     assert_ne!(a.params_hash(), b.params_hash());
 }
+
+/// A venue account in WARN gets transfers of free collateral from the account's custodian
+/// first (suggestions in `margin_call.v1`), enough to reach `target_coverage` (2.5).
+#[test]
+fn a_venue_account_in_warn_gets_transfers_from_the_custodian_first() {
+    use normalizer::core::margin::MarginState;
+    use normalizer::margin::MarginEngine;
+    let conns = vec![
+        ConnectorInfo {
+            id: "bybit-account".into(),
+            venue: "bybit".into(),
+            sources: vec![],
+            account: Some("fund-b".into()),
+            source_kind: SourceKind::Exchange,
+            reports_balances: true,
+        },
+        ConnectorInfo {
+            id: "vault".into(),
+            venue: "fireblocks".into(),
+            sources: vec![],
+            account: Some("fund-b".into()),
+            source_kind: SourceKind::Custodian,
+            reports_balances: true,
+        },
+    ];
+    let params = ValuationParams::default();
+    let engine = MarginEngine::new(
+        &params,
+        "h",
+        BTreeMap::new(),
+        Default::default(),
+        &Default::default(),
+    );
+    let mut n = Normalizer::new(conns, ReferenceEngine::new(vec![]).unwrap(), 1000)
+        .with_valuation(params, BTreeMap::new())
+        .with_margin(MarginParams::default());
+    n.set_margin_engine(MarginState::new(engine));
+    n.start_clock(t(0));
+    let mut out = Vec::new();
+    let usd = |connector: u32, total: Decimal, locked: Decimal, at: Ts| {
+        Observation::Balance(BalanceObs {
+            connector,
+            venue_asset: "USD".into(),
+            total,
+            available: Some(total - locked),
+            locked: Some(locked),
+            borrowed: None,
+            pending: None,
+            sub_account: None,
+            wallet: None,
+            as_of: None,
+            received_at: at,
+            network: None,
+            poll_started: None,
+            unrealized_pnl: None,
+        })
+    };
+    // The vault holds 1,000 USD of which 400 are locked; the exchange 500 USD.
+    n.apply(usd(1, dec!(1000), dec!(400), t(0)), &mut out);
+    n.apply(usd(0, dec!(500), dec!(0), t(0)), &mut out);
+    // Coverage 1.6 (WARN): 2.5 x 100 - 160 = 90 USD needed.
+    n.apply(margin(dec!(160), dec!(100), t(0)), &mut out);
+    out.clear();
+    n.run_ticks_until(t(1), &mut out);
+    let call = out
+        .iter()
+        .find_map(|r| match r {
+            Record::MarginCall(c) => Some(c),
+            _ => None,
+        })
+        .expect("a margin_call.v1");
+    assert_eq!(call.transfers.len(), 1, "{:?}", call.transfers);
+    let tr = &call.transfers[0];
+    assert_eq!(
+        (tr.from.as_str(), tr.to.as_str()),
+        ("vault", "bybit-account")
+    );
+    assert_eq!(
+        (tr.asset.as_str(), tr.quantity, tr.value_usd),
+        ("USD", dec!(90.00), dec!(90.00))
+    );
+    assert_eq!(tr.venue_account, "fund-b/bybit-account");
+    // Needing more than the vault's free 600: the vault gives all it has free, the rest stays
+    // a shortfall (the exchange is the account in WARN itself).
+    n.apply(margin(dec!(100.5), dec!(300), t(2)), &mut out);
+    out.clear();
+    n.run_ticks_until(t(3), &mut out);
+    let call = out
+        .iter()
+        .find_map(|r| match r {
+            Record::MarginCall(c) => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(call.transfers.len(), 1);
+    assert_eq!(call.transfers[0].quantity, dec!(600));
+    // Back to OK: no suggestion.
+    n.apply(margin(dec!(300), dec!(100), t(4)), &mut out);
+    out.clear();
+    n.run_ticks_until(t(5), &mut out);
+    let call = out
+        .iter()
+        .find_map(|r| match r {
+            Record::MarginCall(c) => Some(c),
+            _ => None,
+        })
+        .unwrap();
+    assert!(call.transfers.is_empty(), "{:?}", call.transfers);
+}
