@@ -37,8 +37,8 @@ pub struct MarginParams {
     /// How much of a settlement asset's unrealized P&L counts as collateral.
     pub unrealized_pnl: UnrealizedPnl,
     /// The coverage a rebalancing suggestion brings a venue account in `WARN` or worse back
-    /// to (margin.md issue "margin engine" 3; default 2.5: above `warn_below` with room).
-    pub target_coverage: Decimal,
+    /// to; default `warn_below` x 1.25 (2.5): above the band with room.
+    pub target_coverage: Option<Decimal>,
 }
 
 impl Default for MarginParams {
@@ -47,7 +47,7 @@ impl Default for MarginParams {
             warn_below: Decimal::new(20, 1),
             danger_below: Decimal::new(125, 2),
             unrealized_pnl: UnrealizedPnl::default(),
-            target_coverage: Decimal::new(25, 1),
+            target_coverage: None,
         }
     }
 }
@@ -74,16 +74,23 @@ impl MarginParams {
                 ),
             ));
         }
-        if self.target_coverage < self.warn_below {
+        if self.target_coverage.is_some_and(|t| t < self.warn_below) {
             errors.push((
                 "target_coverage",
                 format!(
                     "must not be below warn_below ({}), got {}",
-                    self.warn_below, self.target_coverage
+                    self.warn_below,
+                    self.target_coverage.unwrap_or_default()
                 ),
             ));
         }
         errors
+    }
+
+    /// The coverage rebalancing suggestions aim at.
+    pub fn target(&self) -> Decimal {
+        self.target_coverage
+            .unwrap_or(self.warn_below * Decimal::new(125, 2))
     }
 
     /// The band of an account with `equity` against maintenance margin `mm` (module doc).

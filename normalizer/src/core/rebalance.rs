@@ -1,6 +1,6 @@
 //! Rebalancing suggestions (issue "margin engine" 3): when a venue account of an account is in
 //! `WARN` or worse, the transfers of free collateral from the account's other sources that
-//! bring it back to `[margin] target_coverage`. Suggestions only: nothing is ever moved.
+//! bring it back to `[margin] target_coverage` (default `warn_below` x 1.25). Suggestions only: nothing is ever moved.
 //!
 //! Deterministic, and conservative where the spec is silent:
 //! - Needed: `(target_coverage x MM - equity)` in the venue account's currency, at its USD
@@ -59,7 +59,7 @@ impl Normalizer {
             else {
                 continue;
             };
-            let mut need = (p.target_coverage * mm - e) * px;
+            let mut need = (p.target() * mm - e) * px;
             if need <= Decimal::ZERO {
                 continue;
             }
