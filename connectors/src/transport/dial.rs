@@ -69,6 +69,9 @@ pub(crate) struct Dial {
 }
 
 /// One open WebSocket, from either dialer.
+// The network variant is the large one (TLS state) and the one production uses: boxing it would
+// add an indirection to every poll to save one move per connection (into the session's split).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Ws {
     Net(WebSocketStream<MaybeTlsStream<TcpStream>>),
     Memory(WebSocketStream<DuplexStream>),

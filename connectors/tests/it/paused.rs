@@ -13,6 +13,8 @@
 //! "quiet > limit" on those ticks: a stream goes STALE on the first check after twice the
 //! cadence has passed, which the tests pin to the millisecond.
 //!
+//! Binance, with its own timings, replays the old real-socket silent-socket fault test.
+//!
 //! Real sockets stay tested where they are the subject: the streaming contract against every
 //! venue's simulator, the reconnect latency over 20 drops, oversized and truncated frames.
 
@@ -467,6 +469,75 @@ async fn every_registry_venue_stops_at_once_while_backing_off() {
             .collect();
         assert_eq!(down.len(), n, "{kind}: DOWN for {down:?}");
     }
+}
+
+/// Binance with its default timings (cadence 2 s: STALE after 4 s, checked every 400 ms, the
+/// connection replaced after 8 s without data): the socket stays up, the venue pings every
+/// second and the client answers, but no data comes. STALE at the first check past twice the
+/// cadence, then RECONNECTING on epoch 2 and quotes again. The frame is a real capture
+/// (`fixtures/binance/ws_bookTicker_combined_live_capture.json`, cryptofeed). Formerly in
+/// `faults.rs` over the simulator and real sleeps (about 9 s), with a 1 s tolerance.
+#[tokio::test(start_paused = true)]
+async fn a_silent_socket_answering_pings_goes_stale_within_twice_the_cadence_then_reconnects() {
+    let binance = registry::streaming("binance").expect("binance is registered");
+    let path = format!(
+        "{}/tests/fixtures/binance/ws_bookTicker_combined_live_capture.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let frame = std::fs::read_to_string(path).unwrap().trim().to_owned();
+    let mut silent = vec![Step::Send(frame.clone())];
+    for _ in 0..30 {
+        silent.extend([sleep_ms(1_000), Step::Ping]);
+    }
+    let script = vec![Conn::Serve(silent), Conn::Serve(vec![Step::Send(frame)])];
+    let backoff = seeded();
+    let mut twin = backoff.clone();
+    let mut run = start_with(binance, &["NKNUSDT"], script, backoff, |_| {});
+    let live = run.status(FeedState::Live, 1).await;
+    assert_eq!(
+        (live.stream.as_str(), live.since),
+        ("ticker:NKNUSDT", at(0))
+    );
+    let stale = run.status(FeedState::Stale, 1).await;
+    // Checks at 0, 0.4, ... 4.0 s (4000 ms quiet: not yet over 4 s), 4.4 s.
+    assert_eq!((stale.since, stale.last_data_at), (at(4_400), Some(at(0))));
+    assert_eq!(
+        stale.reason.as_deref(),
+        Some("no data for 4.4 s (expected every 2.0 s)")
+    );
+    let replaced = run.status(FeedState::Reconnecting, 2).await;
+    let wait = ms(twin.next_delay());
+    assert_eq!(replaced.since, at(8_400 + wait));
+    assert_eq!(
+        replaced.reason.as_deref(),
+        Some("no data on any stream for 8000 ms")
+    );
+    // The pings kept the socket alive (each answered at once): it was the data silence that
+    // replaced it, at 8.4 s.
+    let pongs: Vec<u64> = run
+        .venue
+        .pongs()
+        .into_iter()
+        .map(|(i, t)| {
+            assert_eq!(i, 0);
+            ms(t)
+        })
+        .collect();
+    assert_eq!(pongs, (1..=8).map(|s| s * 1_000).collect::<Vec<u64>>());
+    assert_eq!(run.venue.ended(), vec![(0, Duration::from_millis(8_400))]);
+    run.status(FeedState::Live, 2).await;
+    let quotes: Vec<(Ts, u64, Option<Decimal>)> = run
+        .quotes()
+        .iter()
+        .map(|q| (q.received_at, q.epoch, q.bid))
+        .collect();
+    assert_eq!(
+        quotes,
+        vec![
+            (at(0), 1, dec("0.35210000")),
+            (at(8_400 + wait), 2, dec("0.35210000"))
+        ]
+    );
 }
 
 /// The in-memory dialer is a seam, not a shortcut: the production default is the network.

@@ -47,6 +47,8 @@ pub struct Log {
     pub dials: Vec<Duration>,
     /// Text frames from the client: (dial index, when, text).
     pub received: Vec<(usize, Duration, String)>,
+    /// Pongs from the client (answers to [`Step::Ping`]): (dial index, when).
+    pub pongs: Vec<(usize, Duration)>,
     /// When each served connection ended on the client's side: (dial index, when).
     pub ended: Vec<(usize, Duration)>,
 }
@@ -63,6 +65,9 @@ impl Venue {
     }
     pub fn received(&self) -> Vec<(usize, Duration, String)> {
         self.log.lock().unwrap().received.clone()
+    }
+    pub fn pongs(&self) -> Vec<(usize, Duration)> {
+        self.log.lock().unwrap().pongs.clone()
     }
     pub fn ended(&self) -> Vec<(usize, Duration)> {
         self.log.lock().unwrap().ended.clone()
@@ -109,12 +114,12 @@ async fn serve(
     let (mut tx, mut rx) = ws.split();
     let reader = async {
         while let Some(Ok(m)) = rx.next().await {
-            if let Message::Text(t) = m {
-                let at = start.elapsed();
-                log.lock()
-                    .unwrap()
-                    .received
-                    .push((index, at, t.to_string()));
+            let at = start.elapsed();
+            let mut l = log.lock().unwrap();
+            match m {
+                Message::Text(t) => l.received.push((index, at, t.to_string())),
+                Message::Pong(_) => l.pongs.push((index, at)),
+                _ => {}
             }
         }
         log.lock().unwrap().ended.push((index, start.elapsed()));
