@@ -56,7 +56,10 @@ mod tests {
         let origin = Ts::from_millis(1_700_000_000_000);
         let c = Clock::paused(origin);
         assert_eq!(c.now(), origin);
-        tokio::time::sleep(Duration::from_micros(2_500_250)).await;
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert_eq!(c.now(), origin.plus_millis(2_500));
+        // Microseconds too (timers fire on whole milliseconds, `advance` moves exactly).
+        tokio::time::advance(Duration::from_micros(250)).await;
         assert_eq!(c.now(), Ts::from_micros(origin.micros() + 2_500_250));
     }
 
