@@ -1,8 +1,13 @@
 //! Capped exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And
 //! Jitter"): sleep = random(0, min(cap, base * 2^attempt)). Full jitter spreads the reconnects of
 //! many connectors after a venue-wide outage instead of synchronising them.
+//!
+//! The jitter is drawn from the thread's generator, or from a seeded one ([`Backoff::seeded`]):
+//! a test can then clone the backoff before the loop takes it and draw the very delays the loop
+//! will wait, to assert them exactly on a paused clock.
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
@@ -10,6 +15,8 @@ pub struct Backoff {
     pub base: Duration,
     pub cap: Duration,
     attempt: u32,
+    /// `None`: the thread's generator (production).
+    rng: Option<StdRng>,
 }
 
 impl Backoff {
@@ -18,6 +25,16 @@ impl Backoff {
             base,
             cap,
             attempt: 0,
+            rng: None,
+        }
+    }
+
+    /// The same backoff with its jitter drawn from a generator seeded with `seed`: a clone
+    /// draws the same delays in the same order.
+    pub fn seeded(base: Duration, cap: Duration, seed: u64) -> Self {
+        Backoff {
+            rng: Some(StdRng::seed_from_u64(seed)),
+            ..Backoff::new(base, cap)
         }
     }
 
@@ -32,7 +49,11 @@ impl Backoff {
         let ceiling = self.ceiling();
         self.attempt = self.attempt.saturating_add(1);
         let ms = ceiling.as_millis() as u64;
-        Duration::from_millis(rand::thread_rng().gen_range(0..=ms))
+        let drawn = match &mut self.rng {
+            Some(rng) => rng.gen_range(0..=ms),
+            None => rand::thread_rng().gen_range(0..=ms),
+        };
+        Duration::from_millis(drawn)
     }
 
     pub fn reset(&mut self) {
@@ -73,5 +94,17 @@ mod tests {
         let draws: Vec<Duration> = (0..200).map(|_| b.next_delay()).collect();
         assert!(draws.iter().any(|d| *d < Duration::from_millis(500)));
         assert!(draws.iter().any(|d| *d > Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn a_seeded_backoff_and_its_clone_draw_the_same_delays() {
+        let mut a = Backoff::seeded(Duration::from_millis(100), Duration::from_secs(2), 7);
+        let mut twin = a.clone();
+        let da: Vec<Duration> = (0..10).map(|_| a.next_delay()).collect();
+        let dt: Vec<Duration> = (0..10).map(|_| twin.next_delay()).collect();
+        assert_eq!(da, dt);
+        let mut other = Backoff::seeded(Duration::from_millis(100), Duration::from_secs(2), 8);
+        let d8: Vec<Duration> = (0..10).map(|_| other.next_delay()).collect();
+        assert_ne!(da, d8, "another seed, other delays");
     }
 }

@@ -4,6 +4,8 @@
 //! three report through one [`feed`] state machine.
 
 pub mod backoff;
+pub mod clock;
+pub mod dial;
 pub mod feed;
 pub mod private_ws;
 pub mod rest;
@@ -11,6 +13,8 @@ pub(crate) mod session;
 pub mod ws;
 
 pub use backoff::Backoff;
+pub use clock::Clock;
+pub use dial::Dialer;
 pub use feed::Feed;
 pub use session::DEFAULT_MAX_MESSAGE_BYTES;
 pub use ws::{

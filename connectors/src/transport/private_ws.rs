@@ -220,6 +220,7 @@ pub async fn run_balance_stream(
             url: ws_url.unwrap_or_else(|| venue.default_ws_url().to_owned()),
             connect_timeout: CONNECT_TIMEOUT,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            dialer: crate::transport::Dialer::Net,
         },
         id,
         index,
@@ -334,6 +335,7 @@ impl BalanceLink {
             idle_timeout,
             check_every: Duration::from_millis(250),
             heartbeat_every: None,
+            clock: crate::transport::Clock::Wall,
         };
         let mut ws = Session::new(&self.id, ws, timing, self.dial.max_message_bytes, outbox);
         let auth = venue

@@ -5,6 +5,8 @@
 //! does with a frame is the [`Link`]'s business; everything else is written once, here.
 
 use super::backoff::Backoff;
+use super::clock::Clock;
+pub(crate) use super::dial::{connect, Dial, Ws};
 use super::feed::Feed;
 use crate::error::ConnectorError;
 use crate::outbox::Outbox;
@@ -15,11 +17,8 @@ use schemas::{FeedState, Observation, Ts};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Interval};
-use tokio_tungstenite::tungstenite::{self, protocol::WebSocketConfig, Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
-
-pub(crate) type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Default largest WebSocket message (and frame) accepted: 4 MiB, far above any ticker, book or
 /// balance frame of the venues we speak (the largest, an OKX or Bybit snapshot, is a few KiB),
@@ -30,39 +29,16 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 << 20;
 /// tight loop of refused logins only risks an IP ban.
 const REFUSED_RETRY_MIN: Duration = Duration::from_secs(10);
 
-/// Where and how a loop connects.
-#[derive(Clone, Debug)]
-pub(crate) struct Dial {
-    pub url: String,
-    pub connect_timeout: Duration,
-    /// A bigger message is refused by the WS layer, which cannot resynchronise after it: the
-    /// connection is replaced.
-    pub max_message_bytes: usize,
-}
-
-/// Opens the socket (TLS via rustls) with the size limits of `dial`.
-pub(crate) async fn connect(dial: &Dial) -> Result<Ws, ConnectorError> {
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(dial.max_message_bytes))
-        .max_frame_size(Some(dial.max_message_bytes));
-    let connecting =
-        tokio_tungstenite::connect_async_with_config(dial.url.as_str(), Some(config), false);
-    match tokio::time::timeout(dial.connect_timeout, connecting).await {
-        Ok(Ok((ws, _))) => Ok(ws),
-        Ok(Err(e)) => Err(ConnectorError::unavailable(format!("connect failed: {e}"))),
-        Err(_) => Err(ConnectorError::unavailable(format!(
-            "connect timed out after {} ms",
-            dial.connect_timeout.as_millis()
-        ))),
-    }
-}
-
 /// What one kind of connection does on top of the shared loop.
 pub(crate) trait Link {
     /// The connector id, for logs.
     fn id(&self) -> &str;
     fn dial(&self) -> &Dial;
     fn backoff(&mut self) -> &mut Backoff;
+    /// The wall clock of the loop's stamps ([`Clock::Wall`] but in paused-clock tests).
+    fn clock(&self) -> Clock {
+        Clock::Wall
+    }
     /// Before every connection (a fresh session token); an error ends the attempt.
     async fn prepare(&mut self) -> Result<(), ConnectorError> {
         Ok(())
@@ -89,13 +65,14 @@ pub(crate) async fn run_reconnecting(
 ) {
     let mut epoch = 0u64;
     let mut reason: Option<String> = None;
+    let clock = link.clock();
     loop {
         epoch += 1;
         feed.set_epoch(epoch);
         let changes = if epoch == 1 {
-            feed.start(Ts::now())
+            feed.start(clock.now())
         } else {
-            feed.set_all(FeedState::Reconnecting, Ts::now(), reason.take())
+            feed.set_all(FeedState::Reconnecting, clock.now(), reason.take())
         };
         for s in changes {
             if outbox.push_reliable(Observation::Status(s)).await.is_err() {
@@ -122,7 +99,7 @@ pub(crate) async fn run_reconnecting(
             ConnectorError::PipelineClosed => return,
             ConnectorError::Refused { reason } => {
                 tracing::warn!(connector = %link.id(), epoch, reason = %reason, "refused");
-                let down = feed.set_all(FeedState::Down, Ts::now(), Some(reason.clone()));
+                let down = feed.set_all(FeedState::Down, clock.now(), Some(reason.clone()));
                 for s in down {
                     if outbox.push_reliable(Observation::Status(s)).await.is_err() {
                         return;
@@ -144,15 +121,20 @@ pub(crate) async fn run_reconnecting(
             _ = tokio::time::sleep(wait) => {}
         }
     }
-    say_stopped(feed, outbox).await;
+    say_stopped_at(feed, outbox, clock.now()).await;
     tracing::debug!(connector = %link.id(), "stopped");
 }
 
 /// The last records of a stopping loop: DOWN "stopped", said once, without waiting long on a
 /// pipeline that may be draining too.
 pub(crate) async fn say_stopped(feed: &mut Feed, outbox: &mut Outbox) {
+    say_stopped_at(feed, outbox, Ts::now()).await;
+}
+
+/// [`say_stopped`] stamped `now`.
+pub(crate) async fn say_stopped_at(feed: &mut Feed, outbox: &mut Outbox, now: Ts) {
     let _ = outbox.try_flush();
-    for s in feed.set_all(FeedState::Down, Ts::now(), Some("stopped".into())) {
+    for s in feed.set_all(FeedState::Down, now, Some("stopped".into())) {
         let _ = tokio::time::timeout(
             Duration::from_millis(200),
             outbox.push_reliable(Observation::Status(s)),
@@ -170,6 +152,8 @@ pub(crate) struct Timing {
     pub check_every: Duration,
     /// How often [`Event::Heartbeat`] comes, if at all.
     pub heartbeat_every: Option<Duration>,
+    /// What stamps [`Event::Text`].
+    pub clock: Clock,
 }
 
 /// What [`Session::next`] hands to its link.
@@ -200,6 +184,7 @@ pub(crate) struct Session {
     max_message_bytes: usize,
     oversized: bool,
     tx: mpsc::Sender<Observation>,
+    clock: Clock,
 }
 
 fn interval_after(period: Duration) -> Interval {
@@ -235,6 +220,7 @@ impl Session {
             max_message_bytes,
             oversized: false,
             tx: outbox.sender(),
+            clock: timing.clock,
         }
     }
 
@@ -286,7 +272,7 @@ impl Session {
                     Err(_) => return Err(ConnectorError::PipelineClosed),
                 },
                 msg = self.source.next() => {
-                    let now = Ts::now();
+                    let now = self.clock.now();
                     self.last_frame_at = Instant::now();
                     return match msg {
                         Some(Ok(Message::Text(t))) => Ok(Event::Text(t, now)),

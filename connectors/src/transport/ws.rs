@@ -2,6 +2,8 @@
 //! ping, detect silence, reconnect forever with backoff. A venue author writes none of this.
 
 use super::backoff::Backoff;
+use super::clock::Clock;
+use super::dial::Dialer;
 use super::feed::Feed;
 use super::session::{run_reconnecting, Dial, Event, Link, Session, Timing, Ws};
 use crate::book::Book;
@@ -73,6 +75,10 @@ pub struct StreamingConnector {
     pub backoff: Backoff,
     pub capture: Option<CaptureTx>,
     pub stats: Arc<ConnectorStats>,
+    /// How the socket is opened: the network, or in memory for paused-clock tests.
+    pub dialer: Dialer,
+    /// What stamps frames and statuses: the wall clock, or tokio's in paused-clock tests.
+    pub clock: Clock,
 }
 
 pub use super::session::DEFAULT_MAX_MESSAGE_BYTES;
@@ -101,6 +107,8 @@ impl StreamingConnector {
             backoff: Backoff::default(),
             capture: None,
             stats: Arc::default(),
+            dialer: Dialer::Net,
+            clock: Clock::Wall,
         }
     }
 }
@@ -277,6 +285,9 @@ impl Link for PriceLink {
     fn backoff(&mut self) -> &mut Backoff {
         &mut self.c.backoff
     }
+    fn clock(&self) -> Clock {
+        self.c.clock
+    }
     async fn run(
         &mut self,
         ws: Ws,
@@ -310,6 +321,7 @@ pub async fn run_streaming(c: StreamingConnector, mut outbox: Outbox, cancel: Ca
         url: venue.connect_url(&c.ws_url, &symbols),
         connect_timeout: c.connect_timeout,
         max_message_bytes: c.max_message_bytes,
+        dialer: c.dialer.clone(),
     };
     let subscribe = venue.subscribe_messages(&symbols);
     let mut link = PriceLink { c, dial, subscribe };
@@ -331,10 +343,11 @@ async fn session(
         idle_timeout: c.idle_timeout,
         check_every: Duration::from_millis(100).max(c.stale_after / 10),
         heartbeat_every: Some(Duration::from_secs(30)),
+        clock: c.clock,
     };
     let mut ws = Session::new(&c.id, ws, timing, c.max_message_bytes, outbox);
     ws.send(subscribe, "subscribe").await?;
-    let connected_at = Ts::now();
+    let connected_at = c.clock.now();
     let mut got_data = false;
     let mut pending_status = Vec::new();
     let mut quotes = Vec::new();
@@ -440,7 +453,7 @@ async fn session(
                 }
             }
             Event::Check => {
-                let now = Ts::now();
+                let now = c.clock.now();
                 pending_status.extend(feed.check_stale(now, connected_at));
                 if feed.all_quiet_for(now, connected_at, c.reconnect_after) {
                     return Err(ConnectorError::unavailable(format!(

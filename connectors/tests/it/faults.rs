@@ -1,9 +1,10 @@
 //! Venue faults beyond the streaming and polling contracts (issue 6, item 1), each injected
 //! through a simulator and asserted on what the connector emits. The contracts already cover
 //! garbage frames, an abrupt drop, a stall with a short override and 429 for every venue; here:
-//! a drop in the middle of a frame, truncated and oversized frames, a silent socket with the
-//! default timings (STALE within twice the cadence), a venue clock running ahead, HTTP 418 / 5xx
-//! / timeouts, and the reconnect + resubscribe latency over 20 drops (p50 / p95 printed).
+//! a drop in the middle of a frame, truncated and oversized frames, a venue clock running ahead,
+//! HTTP 418 / 5xx / timeouts, and the reconnect + resubscribe latency over 20 drops (p50 / p95
+//! printed). The silent socket with the default timings (STALE within twice the cadence) runs on
+//! tokio's paused clock in `paused.rs`, where its timings are exact and cost no real time.
 //! Figures are printed with `--nocapture` and recorded in docs/reliability.md.
 
 use connectors::auth::Credentials;
@@ -225,74 +226,6 @@ async fn an_oversized_message_is_counted_and_the_connection_replaced() {
     }
     assert_eq!(run.stat(|s| &s.parse_errors), errors + 1);
     assert_eq!(run.sim.control.connections(), 2);
-}
-
-/// Default timings: STALE within twice the venue's expected cadence of the last data, while the
-/// socket stays up and the venue keeps answering pings; then the connection is replaced.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_socket_answering_pings_goes_stale_within_twice_the_cadence_then_reconnects() {
-    let v = venue("binance");
-    let cadence = v.expected_cadence();
-    let mut run = start("binance", Duration::from_millis(200), |_| {}).await;
-    let n = run.n_streams;
-    run.until("quotes on epoch 1", WAIT, |l| all_quoted(l, 0, 1, n))
-        .await;
-    let frames = run.stat(|s| &s.frames);
-    run.sim.control.set_stall(true);
-    let mark = run.log.len();
-    run.until("STALE for every stream", cadence * 4, |l| {
-        l[mark..]
-            .iter()
-            .filter(|o| matches!(o, Observation::Status(s) if s.state == FeedState::Stale))
-            .count()
-            >= n
-    })
-    .await;
-    let sent_during_stall = run.sim.control.data_frames();
-    for s in run.statuses(mark).filter(|s| s.state == FeedState::Stale) {
-        let last = s.last_data_at.expect("STALE names the last data time");
-        let after_ms = s.since.micros().saturating_sub(last.micros()) / 1000;
-        println!(
-            "{}: STALE {after_ms} ms after its last data (cadence {} ms)",
-            s.stream,
-            cadence.as_millis()
-        );
-        // Staleness is checked every stale_after / 10 (400 ms here), so STALE lands at most one
-        // check (plus scheduling on a loaded machine) after twice the cadence.
-        assert!(after_ms as u128 <= 2 * cadence.as_millis() + 1_000, "{s:?}");
-        assert!(
-            after_ms as u128 + 100 >= 2 * cadence.as_millis(),
-            "STALE early: {s:?}"
-        );
-        assert!(
-            s.reason.as_deref().unwrap_or("").contains("no data"),
-            "{s:?}"
-        );
-    }
-    // Excluded from the median: the normalizer drops STALE sources (tests/e2e.rs
-    // a_stalled_and_a_fast_clock_venue_are_excluded_from_the_reference_price).
-    let t0 = Instant::now();
-    run.until("a reconnect (epoch 2)", cadence * 8, |l| {
-        l[mark..]
-            .iter()
-            .any(|o| matches!(o, Observation::Status(s) if s.state == FeedState::Reconnecting && s.epoch == 2))
-    })
-    .await;
-    println!("replaced {} ms after STALE", t0.elapsed().as_millis());
-    assert_eq!(
-        run.sim.control.data_frames(),
-        sent_during_stall,
-        "the sim sent data while stalled"
-    );
-    assert!(
-        run.stat(|s| &s.frames) >= frames,
-        "frames counter went back"
-    );
-    assert!(reconnecting_reason(&run, mark, 2).contains("no data"));
-    run.sim.control.set_stall(false);
-    let mark = run.log.len();
-    run.until("quotes on epoch 2", WAIT, |l| all_quoted(l, mark, 2, n))
-        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

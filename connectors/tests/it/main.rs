@@ -10,5 +10,6 @@ mod fast;
 mod faults;
 mod fuzz_corpus;
 mod parsers;
+mod paused;
 mod security;
 mod support;

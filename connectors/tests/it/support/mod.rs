@@ -3,3 +3,4 @@
 pub mod balance_stream;
 pub mod fast;
 pub mod parsers;
+pub mod scripted;
