@@ -245,7 +245,7 @@ async fn a_venue_clock_running_ahead_stamps_future_event_times() {
     })
     .await;
     // The connector passes the venue's time through unchanged (it reports, the reference
-    // price judges): FUTURE_TS is asserted through the binary in tests/e2e.rs.
+    // price judges): FUTURE_TS is asserted through the binary in tests/e2e/demo.rs.
     let q = run
         .quotes(mark)
         .filter(|q| q.exchange_ts.is_some())
