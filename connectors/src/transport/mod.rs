@@ -8,6 +8,7 @@ pub mod clock;
 pub mod dial;
 pub mod feed;
 pub mod private_ws;
+pub mod request;
 pub mod rest;
 pub(crate) mod session;
 pub mod ws;
