@@ -364,6 +364,15 @@ fn the_rule_is_part_of_the_parameters_hash() {
     assert_ne!(a.params_hash(), b.params_hash());
 }
 
+fn first_call(out: &[Record]) -> &schemas::MarginCallRecord {
+    out.iter()
+        .find_map(|r| match r {
+            Record::MarginCall(c) => Some(c),
+            _ => None,
+        })
+        .expect("a margin_call.v1")
+}
+
 /// A venue account in WARN gets transfers of free collateral from the account's custodian
 /// first (suggestions in `margin_call.v1`), enough to reach `target_coverage` (2.5).
 #[test]
@@ -427,13 +436,7 @@ fn a_venue_account_in_warn_gets_transfers_from_the_custodian_first() {
     n.apply(margin(dec!(160), dec!(100), t(0)), &mut out);
     out.clear();
     n.run_ticks_until(t(1), &mut out);
-    let call = out
-        .iter()
-        .find_map(|r| match r {
-            Record::MarginCall(c) => Some(c),
-            _ => None,
-        })
-        .expect("a margin_call.v1");
+    let call = first_call(&out);
     assert_eq!(call.transfers.len(), 1, "{:?}", call.transfers);
     let tr = &call.transfers[0];
     assert_eq!(
@@ -450,25 +453,13 @@ fn a_venue_account_in_warn_gets_transfers_from_the_custodian_first() {
     n.apply(margin(dec!(100.5), dec!(300), t(2)), &mut out);
     out.clear();
     n.run_ticks_until(t(3), &mut out);
-    let call = out
-        .iter()
-        .find_map(|r| match r {
-            Record::MarginCall(c) => Some(c),
-            _ => None,
-        })
-        .unwrap();
+    let call = first_call(&out);
     assert_eq!(call.transfers.len(), 1);
     assert_eq!(call.transfers[0].quantity, dec!(600));
     // Back to OK: no suggestion.
     n.apply(margin(dec!(300), dec!(100), t(4)), &mut out);
     out.clear();
     n.run_ticks_until(t(5), &mut out);
-    let call = out
-        .iter()
-        .find_map(|r| match r {
-            Record::MarginCall(c) => Some(c),
-            _ => None,
-        })
-        .unwrap();
+    let call = first_call(&out);
     assert!(call.transfers.is_empty(), "{:?}", call.transfers);
 }
