@@ -35,7 +35,8 @@
 //!
 //! **Positions** (`a.P[]`, [`parse_positions`]): each row is a pushed update (`scope: None`),
 //! only the symbols that changed; `pa` (signed amount) 0 closes the position (side `Flat`,
-//! size 0); `ps` `BOTH` is one-way, `LONG`/`SHORT` hedge mode; `ep` entry price, `up`
+//! size 0, no entry price: the venue writes `ep` "0.00000" there); `ps` `BOTH` is one-way,
+//! `LONG`/`SHORT` hedge mode; `ep` entry price, `up`
 //! unrealized P&L in the symbol's quote asset, `mt` margin mode; no mark or liquidation price
 //! (REST `positionRisk` brings them). Instruments as in [`super::account`]. The account totals
 //! (margin) are not in the event: REST only. Other events (`ORDER_TRADE_UPDATE`,
@@ -74,10 +75,12 @@ pub const ACCOUNT_UPDATE: &str = "ACCOUNT_UPDATE";
 struct Frame<'a> {
     #[serde(default, borrow, deserialize_with = "opt_cow")]
     e: Option<Cow<'a, str>>,
-    #[serde(rename = "E")]
-    event_time: Option<i64>,
-    #[serde(rename = "T")]
-    tx_time: Option<i64>,
+    /// Event and transaction times (ms), read leniently: one of Binance's `listenKeyExpired`
+    /// examples writes `E` as a string.
+    #[serde(rename = "E", borrow)]
+    event_time: Option<&'a RawValue>,
+    #[serde(rename = "T", borrow)]
+    tx_time: Option<&'a RawValue>,
     #[serde(borrow)]
     a: Option<&'a RawValue>,
     #[serde(borrow)]
@@ -148,7 +151,11 @@ fn read(frame: &str) -> Result<Read<'_>, ParseError> {
             };
             let u: Update<'_> =
                 serde_json::from_str(a.get()).map_err(|e| ParseError::malformed(KIND, e, frame))?;
-            let at = f.tx_time.or(f.event_time).filter(|t| *t > 0);
+            let ms = |r: Option<&RawValue>| {
+                r.and_then(|r| r.get().trim_matches('"').parse::<i64>().ok())
+                    .filter(|t| *t > 0)
+            };
+            let at = ms(f.tx_time).or(ms(f.event_time));
             Ok(Read::Update(u, at.map(Ts::from_millis)))
         }
         // The key expired: no more events on this connection until a new key is used.
