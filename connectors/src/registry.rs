@@ -78,7 +78,8 @@ pub static VENUES: &[VenueEntry] = &[
         .balance_stream(&v::binance::stream::BinanceUserStream),
     E::new(&v::binance_usdm::spec::SPEC)
         .prices(&v::binance_usdm::BinanceUsdm)
-        .balances(&v::binance_usdm::BinanceUsdmBalances),
+        .balances(&v::binance_usdm::BinanceUsdmBalances)
+        .balance_stream(&v::binance_usdm::stream::BinanceUsdmUserStream),
     E::new(&v::bitfinex::spec::SPEC).prices(&v::bitfinex::Bitfinex),
     E::new(&c::bitgo::spec::SPEC).balances(&c::bitgo::BitGo),
     E::new(&v::bitstamp::spec::SPEC).prices(&v::bitstamp::Bitstamp),
@@ -283,7 +284,7 @@ mod tests {
         }
         assert_eq!(streaming_venues().count(), 11);
         assert_eq!(polling_venues().count(), 11);
-        assert_eq!(balance_streams().count(), 5);
+        assert_eq!(balance_streams().count(), 6);
     }
 
     #[test]

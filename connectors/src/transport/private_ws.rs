@@ -91,6 +91,13 @@ pub trait BalanceStream: Send + Sync + 'static {
         let _ = token;
         self.subscribe_messages()
     }
+    /// The URL dialed by a connection that fetched `token`, from the configured `base`
+    /// (Binance USD-M names its listen key in the path: `<base>/<listenKey>`). Default: `base`.
+    /// Never logged: it may carry the token.
+    fn connect_url_with_token(&self, base: &str, token: &Secret) -> String {
+        let _ = token;
+        base.to_owned()
+    }
     /// `frame` with any session credential the venue sends back cut out (Deribit's
     /// `access_token` and `refresh_token` in the `public/auth` reply), before it is recorded
     /// or reported. API key and secret are redacted by the loop whatever this returns.
@@ -215,13 +222,15 @@ pub async fn run_balance_stream(
         }
     };
     let mut feed = Feed::single(&id, venue.kind(), STREAM);
+    let base_url = ws_url.unwrap_or_else(|| venue.default_ws_url().to_owned());
     let mut link = BalanceLink {
         dial: Dial {
-            url: ws_url.unwrap_or_else(|| venue.default_ws_url().to_owned()),
+            url: base_url.clone(),
             connect_timeout: CONNECT_TIMEOUT,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             dialer: crate::transport::Dialer::Net,
         },
+        base_url,
         id,
         index,
         venue,
@@ -254,6 +263,9 @@ struct BalanceLink {
     capture: Option<crate::capture::CaptureTx>,
     client: reqwest::Client,
     dial: Dial,
+    /// The configured endpoint; a token may be added to it per connection
+    /// ([`BalanceStream::connect_url_with_token`]).
+    base_url: String,
     backoff: Backoff,
     /// This connection's session token, if the venue needs one.
     token: Option<Secret>,
@@ -273,6 +285,10 @@ impl Link for BalanceLink {
     /// fresh token on each connection"); the others skip this.
     async fn prepare(&mut self) -> Result<(), ConnectorError> {
         self.token = fetch_token(self.venue, &self.client, &self.rest_url, &self.creds).await?;
+        self.dial.url = match &self.token {
+            Some(t) => self.venue.connect_url_with_token(&self.base_url, t),
+            None => self.base_url.clone(),
+        };
         Ok(())
     }
     async fn run(

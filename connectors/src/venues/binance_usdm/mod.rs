@@ -21,6 +21,9 @@
 //!   socket): both; markPrice quotes are then [`Merge::Patch`]ed onto the symbol's last
 //!   bookTicker quote by the framework.
 //!
+//! The account's private user data stream (`ACCOUNT_UPDATE`, beside the REST poll) is
+//! [`stream`].
+//!
 //! Symbols as Binance spells them: `BTCUSDT` is the perpetual (`BTC-USDT-PERP`),
 //! `BTCUSDT_250926` the quarterly future expiring 2025-09-26 (`BTC-USDT-20250926`).
 //!
@@ -31,6 +34,8 @@ pub mod account_sim;
 pub mod parse;
 pub mod sim;
 pub mod spec;
+pub mod stream;
+pub mod stream_sim;
 pub mod wire;
 
 use crate::error::ParseError;

@@ -188,8 +188,14 @@ impl SimProtocol for BinanceUsdmSim {
 /// `recvWindow` (`serverTime - recvWindow <= timestamp < serverTime + 1000`), answering refusals
 /// with Binance's codes and bodies. The account behind the pages is [`SimAccount`]; with the
 /// margin cycle on (the demo's `start_sim`) it moves between margin bands every 100 s.
+///
+/// It also serves `POST /fapi/v1/listenKey` (API key only, no signature, as the venue: a wrong
+/// key is refused with `-2015`), issuing the listen keys the user-data stream simulator
+/// ([`super::stream_sim`]) sharing [`Self::listen_keys`] accepts.
 pub struct BinanceUsdmRestSim {
     pub account: SimAccount,
+    /// Listen keys issued so far.
+    pub listen_keys: super::stream_sim::ListenKeys,
 }
 
 impl BinanceUsdmRestSim {
@@ -197,12 +203,14 @@ impl BinanceUsdmRestSim {
     pub fn steady() -> Self {
         BinanceUsdmRestSim {
             account: SimAccount::steady(),
+            listen_keys: Default::default(),
         }
     }
     /// With the margin cycle, its period counted from `start`.
     pub fn cycling(start: schemas::Ts) -> Self {
         BinanceUsdmRestSim {
             account: SimAccount::cycling(start),
+            listen_keys: Default::default(),
         }
     }
 }
@@ -229,6 +237,11 @@ impl crate::sim::rest::RestSimProtocol for BinanceUsdmRestSim {
         ctx: &crate::sim::rest::RestSimCtx<'_>,
     ) -> crate::sim::rest::SimHttpResponse {
         use crate::sim::rest::SimHttpResponse as R;
+        if req.path == super::stream::LISTEN_KEY_PATH
+            && matches!(req.method.as_str(), "POST" | "PUT")
+        {
+            return super::stream_sim::listen_key(&self.listen_keys, req, ctx);
+        }
         let known = matches!(
             req.path.as_str(),
             "/fapi/v3/balance" | super::account::ACCOUNT_PATH | super::account::POSITIONS_PATH

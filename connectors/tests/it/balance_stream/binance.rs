@@ -196,7 +196,11 @@ fn registry_lists_the_stream_under_the_polling_kind() {
     let s = connectors::registry::balance_stream("binance").unwrap();
     assert_eq!(s.default_ws_url(), "wss://ws-api.binance.com:443/ws-api/v3");
     assert!(connectors::registry::polling(s.kind()).is_some());
-    assert!(connectors::registry::balance_stream("binance_usdm").is_none());
+    // USD-M's user data stream is its own (listen key, `ACCOUNT_UPDATE`): `binance_usdm.rs`.
+    assert_eq!(
+        connectors::registry::balance_stream("binance_usdm").map(|s| s.kind()),
+        Some("binance_usdm")
+    );
 }
 
 /// The lifecycle (CONNECTING, LIVE under its name, drop, reconnect, stop, no secret) is

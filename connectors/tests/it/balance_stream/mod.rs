@@ -2,6 +2,7 @@
 //! lifecycle is `contract::balance_stream`).
 
 mod binance;
+mod binance_usdm;
 mod bybit;
 mod deribit;
 mod kraken;
