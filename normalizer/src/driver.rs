@@ -214,7 +214,8 @@ fn reference_thread(
     const POLL: Duration = Duration::from_millis(1);
     // Collateral at risk runs on its own thread (margin.md section 4: never delaying a cut);
     // its records join the loop's stream when a run returns.
-    let (risk_tx, risk_rx) = std::sync::mpsc::channel::<crate::core::margin::RiskWork>();
+    // Bounded: one job waiting at most (see `core::margin`: a busy worker skips a cadence).
+    let (risk_tx, risk_rx) = std::sync::mpsc::sync_channel::<crate::core::margin::RiskWork>(1);
     if normalizer.risk_worker(risk_tx) {
         let out = tx.clone();
         let spawned = std::thread::Builder::new()

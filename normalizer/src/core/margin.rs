@@ -41,7 +41,7 @@ pub struct RiskState {
     next_at: Option<Ts>,
     seq: HashMap<String, u64>,
     last_reports: BTreeMap<String, CollateralReport>,
-    worker: Option<std::sync::mpsc::Sender<RiskWork>>,
+    worker: Option<std::sync::mpsc::SyncSender<RiskWork>>,
 }
 
 impl MarginState {
@@ -99,7 +99,7 @@ impl Normalizer {
 
     /// Live: risk runs go to `worker` instead of running at the cut. `None` when the
     /// normalizer computes no risk.
-    pub fn risk_worker(&mut self, worker: std::sync::mpsc::Sender<RiskWork>) -> bool {
+    pub fn risk_worker(&mut self, worker: std::sync::mpsc::SyncSender<RiskWork>) -> bool {
         match self.margin.as_mut().and_then(|m| m.risk.as_mut()) {
             Some(r) => {
                 r.worker = Some(worker);
@@ -169,12 +169,24 @@ impl Normalizer {
         let job = RiskJob { accounts };
         let history = History::new(r.fixings.clone());
         match &r.worker {
-            Some(w) => {
-                if w.send((r.setup.clone(), history, job)).is_err() {
+            // Policy: one run in flight at most. A run still busy at the next cadence skips
+            // it (its seqs are given back, so records stay gap-free); the next cadence takes
+            // the state of then.
+            Some(w) => match w.try_send((r.setup.clone(), history, job)) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::TrySendError::Full((_, _, job))) => {
+                    for (rep, _) in &job.accounts {
+                        if let Some(s) = r.seq.get_mut(&rep.account) {
+                            *s -= 1;
+                        }
+                    }
+                    tracing::warn!("collateral at risk still running: this cadence skipped");
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
                     tracing::error!("the risk worker stopped: no collateral_risk.v1 from now on");
                     r.worker = None;
                 }
-            }
+            },
             None => out.extend(
                 r.setup
                     .run(&history, &job, 1)
