@@ -24,7 +24,8 @@ use schemas::{FeedState, Market, PositionSide, Ts};
 use std::str::FromStr;
 use std::time::Duration;
 
-const NAUTILUS: &str = include_str!("../../fixtures/binance_usdm/ws_account_update_nautilus.json");
+const NAUTILUS: &str =
+    include_str!("../../fixtures/binance_usdm/ws_user_account_update_nautilus.json");
 
 /// (asset, total, available, locked, as_of)
 type Row = (
