@@ -337,14 +337,17 @@ pub async fn serve<P: SimProtocol>(proto: P, options: SimOptions) -> std::io::Re
                     dead: false,
                 };
                 let mut path = String::new();
+                // Counted before the handshake's response is written: a client that goes LIVE
+                // on connect (no login to acknowledge) must never see a count not yet updated.
+                let counter = ctl.clone();
                 let ws =
                     tokio_tungstenite::accept_hdr_async(tcp, |req: &Request, resp: Response| {
                         path = req.uri().to_string();
+                        counter.connections.fetch_add(1, Ordering::SeqCst);
                         Ok(resp)
                     })
                     .await;
                 if let Ok(ws) = ws {
-                    ctl.connections.fetch_add(1, Ordering::SeqCst);
                     connection(&*proto, ws, cut, &path, &options, &ctl, started).await;
                 }
             });
